@@ -1,0 +1,11 @@
+/* magics.h — the deepnb cell language as an interpreter for the protocol core. */
+#ifndef DN_MAGICS_H
+#define DN_MAGICS_H
+
+#include "interp.h"
+
+/* A new interpreter with an empty workspace, working in the process's current directory.
+ * Returns NULL and fills err when it cannot start. */
+dn_interp *dn_magics_new(char *err, size_t errlen);
+
+#endif

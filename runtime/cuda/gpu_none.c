@@ -1,0 +1,13 @@
+/* The CPU-only build's answers: no GPU path exists, said plainly. */
+#include "cuda/gpu.h"
+#include <stdio.h>
+#include <string.h>
+
+int dn_gpu_built(void) { return 0; }
+
+int dn_gpu_probe(dn_gpu_info *info, char *why, size_t whylen)
+{
+    if (info) memset(info, 0, sizeof *info);
+    if (why && whylen) snprintf(why, whylen, "deepnb was built without CUDA; computing on the CPU.");
+    return 0;
+}
