@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test of deepnb and ends with the line `N passed, N failed, N skipped`:
+#  1. installs what is missing (scripts/install-deps.sh), builds (build/, CUDA when found);
+#  2. C unit tests (meson test) in that build and in an ASan+UBSan build (build-asan/);
+#  3. Python tests under Debian's stack (/usr/bin/python3: jupyter_client 7.4, torch,
+#     h5py, Pillow as references) and the kernel's tests again under PyPI's (.venv:
+#     jupyter_client 8, jupyter_kernel_test 0.7).
+# Exit status 0 only when nothing failed.
+set -u -o pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bash scripts/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+
+build=${DEEPNB_BUILD:-$root/build}
+asan=$root/build-asan
+results=$root/build-results
+rm -rf "$results" && mkdir -p "$results"
+expected=()
+
+step() { echo; echo "=== $*"; }
+
+step "build ($build)"
+[ -f "$build/build.ninja" ] || meson setup "$build" >"$results/setup.log" 2>&1 || cat "$results/setup.log"
+build_ok=1
+ninja -C "$build" || build_ok=0
+
+step "build with ASan+UBSan ($asan)"
+[ -f "$asan/build.ninja" ] || meson setup "$asan" -Dcuda=disabled -Dbuildtype=debug \
+    -Db_sanitize=address,undefined -Db_lundef=false >"$results/setup-asan.log" 2>&1 || cat "$results/setup-asan.log"
+asan_ok=1
+ninja -C "$asan" || asan_ok=0
+
+expected+=(c-unit c-unit-asan)
+if [ $build_ok = 1 ]; then
+  step "C unit tests"
+  meson test -C "$build" --print-errorlogs --num-processes 2
+  cp "$build/meson-logs/testlog.json" "$results/c-unit.json"
+fi
+if [ $asan_ok = 1 ]; then
+  step "C unit tests under ASan+UBSan"
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    meson test -C "$asan" --print-errorlogs --num-processes 2 --timeout-multiplier 3
+  cp "$asan/meson-logs/testlog.json" "$results/c-unit-asan.json"
+fi
+
+export DEEPNB_BUILD=$build
+has_tests() { compgen -G "$1/test_*.py" >/dev/null; }
+debian_dirs=()
+for d in tests/jupyter tests/runtime tests/io tests/data; do has_tests "$d" && debian_dirs+=("$d"); done
+
+if [ $build_ok = 1 ] && ((${#debian_dirs[@]})); then
+  step "Python tests, Debian's stack: ${debian_dirs[*]}"
+  expected+=(python-debian)
+  /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE "${debian_dirs[@]}" \
+      --junitxml="$results/python-debian.xml"
+fi
+if [ $build_ok = 1 ] && has_tests tests/jupyter; then
+  step "Python tests, PyPI's stack (.venv): tests/jupyter"
+  expected+=(python-pypi)
+  "$root/.venv/bin/python" -m pytest -p no:cacheprovider -q -rfE tests/jupyter \
+      --junitxml="$results/python-pypi.xml"
+fi
+# no kernel a failed test started may outlive the run
+pkill -f "$build/kernel/deepnb kernel" 2>/dev/null || true
+
+step "summary"
+[ $build_ok = 1 ] || { echo "  the build failed"; echo "0 passed, 1 failed"; exit 1; }
+[ $asan_ok = 1 ] || echo "  the sanitizer build failed"
+exec /usr/bin/python3 scripts/summarize.py "$results" "${expected[@]}"
