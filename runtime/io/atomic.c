@@ -82,6 +82,14 @@ int dn_atomic_open(dn_atomic_file *af, const char *path, char *err, size_t errle
             free(dir);
             return -1;
         }
+        /* A read-only file says "do not overwrite", as it would to a program writing in
+         * place; renaming over it would bypass that. */
+        if (access(path, W_OK) != 0) {
+            snprintf(err, errlen, "cannot save '%s': %s", path, errno == EACCES ?
+                     "the file is read-only (permission denied)" : strerror(errno));
+            free(dir);
+            return -1;
+        }
         mode = st.st_mode & 07777;  /* replacing a file keeps its permissions */
     }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

@@ -10,12 +10,39 @@
 /* h5py's limit for one attribute; Keras splits lists that would exceed it. */
 #define HEADER_LIMIT 64512
 
+typedef struct walk_ctx {
+    char desc[256];
+    int sys_errno;
+} walk_ctx;
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    walk_ctx *w = data;
+    if (n == 0 && e->desc)
+        snprintf(w->desc, sizeof w->desc, "%s", e->desc);
+    /* The POSIX drivers write "errno = 28, error message = ..." into the description. */
+    const char *p = e->desc ? strstr(e->desc, "errno = ") : NULL;
+    if (p && !w->sys_errno)
+        w->sys_errno = atoi(p + 8);
+    return 0;
+}
+
+/* Called by HDF5 instead of printing, as each failing API call returns. */
+static herr_t capture(hid_t stack, void *data)
+{
+    dn_h5_quiet *q = data;
+    walk_ctx w = {{0}, 0};
+    H5Ewalk2(stack, H5E_WALK_UPWARD, walk_cb, &w);
+    memcpy(q->desc, w.desc, sizeof q->desc);
+    q->sys_errno = w.sys_errno;
+    return 0;
+}
+
 void dn_h5_quiet_begin(dn_h5_quiet *q)
 {
-    q->func = NULL;
-    q->data = NULL;
+    memset(q, 0, sizeof *q);
     H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Eset_auto2(H5E_DEFAULT, capture, q);
 }
 
 void dn_h5_quiet_end(const dn_h5_quiet *q)
@@ -24,32 +51,12 @@ void dn_h5_quiet_end(const dn_h5_quiet *q)
     H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
 }
 
-typedef struct walk_ctx {
-    char first[256];   /* the innermost description: where HDF5 noticed the problem */
-    int sys_errno;     /* a system errno that HDF5 quoted, 0 if none */
-} walk_ctx;
-
-static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+void dn_h5_reason(const dn_h5_quiet *q, const char *dir, char *buf, size_t n)
 {
-    walk_ctx *w = data;
-    if (n == 0 && e->desc)
-        snprintf(w->first, sizeof w->first, "%s", e->desc);
-    /* The POSIX drivers write "errno = 28, error message = ..." into the description. */
-    const char *p = e->desc ? strstr(e->desc, "errno = ") : NULL;
-    if (p && !w->sys_errno)
-        w->sys_errno = atoi(p + 8);
-    return 0;
-}
-
-void dn_h5_reason(const char *dir, char *buf, size_t n)
-{
-    walk_ctx w = {{0}, 0};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, &w);
-    H5Eclear2(H5E_DEFAULT);
-    if (w.sys_errno > 0)
-        dn_io_reason(w.sys_errno, dir ? dir : ".", buf, n);
-    else if (w.first[0])
-        snprintf(buf, n, "HDF5 error: %s", w.first);
+    if (q->sys_errno > 0)
+        dn_io_reason(q->sys_errno, dir ? dir : ".", buf, n);
+    else if (q->desc[0])
+        snprintf(buf, n, "HDF5 error: %s", q->desc);
     else
         snprintf(buf, n, "HDF5 error");
 }

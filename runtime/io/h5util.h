@@ -7,18 +7,21 @@
 #include <hdf5.h>
 #include <stddef.h>
 
-/* HDF5 prints its error stack to stderr by default; a library must not. */
+/* HDF5 prints its error stack to stderr by default; a library must not. While quiet, the
+ * stack of the latest failing HDF5 call is kept here instead, to be put into words. */
 typedef struct dn_h5_quiet {
     H5E_auto2_t func;
     void *data;
+    char desc[256];     /* the innermost description of the latest failure */
+    int sys_errno;      /* the system errno HDF5 quoted for it, 0 if none */
 } dn_h5_quiet;
 
 void dn_h5_quiet_begin(dn_h5_quiet *q);
 void dn_h5_quiet_end(const dn_h5_quiet *q);
 
-/* HDF5's reason for the failure just met, in words (a system error such as "no space left
- * on the device" when HDF5 reports one; dir names the folder for those); clears the stack. */
-void dn_h5_reason(const char *dir, char *buf, size_t n);
+/* The latest failure's reason in words: a system error such as "no space left on the
+ * device" when HDF5 quoted one (dir names the folder for those), else HDF5's words. */
+void dn_h5_reason(const dn_h5_quiet *q, const char *dir, char *buf, size_t n);
 
 /* Reads a list of strings from attribute `name` of obj, or from name0, name1, ... when
  * Keras split it. *found = 0 and *n = 0 when neither exists. An empty numeric attribute

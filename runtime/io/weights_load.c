@@ -57,6 +57,7 @@ typedef struct loader {
     int nfl;
     item *items;
     int nitems;
+    dn_h5_quiet q;
 } loader;
 
 static int fail(loader *L, const char *fmt, ...)
@@ -164,7 +165,7 @@ static int open_file(loader *L)
     L->fid = H5Fopen(L->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (L->fid < 0) {
         char why[512];
-        dn_h5_reason(".", why, sizeof why);
+        dn_h5_reason(&L->q, ".", why, sizeof why);
         return fail(L, "%s", why);
     }
     L->root = H5Gopen2(L->fid, "/", H5P_DEFAULT);
@@ -464,7 +465,7 @@ static int read_items(loader *L)
             H5Dclose(ds);
         if (r < 0) {
             char why[512];
-            dn_h5_reason(".", why, sizeof why);
+            dn_h5_reason(&L->q, ".", why, sizeof why);
             return fail(L, "layer %s: cannot read '%s' (%s)", it->fl->name, wn, why);
         }
         if (it->transpose || it->flip) {
@@ -505,8 +506,7 @@ int dn_weights_load_h5(const char *path, dn_wlayer *layers, int nlayers, int by_
     L.err = err;
     L.errlen = errlen;
     L.fid = L.root = -1;
-    dn_h5_quiet q;
-    dn_h5_quiet_begin(&q);
+    dn_h5_quiet_begin(&L.q);
     int rc = -1;
     if (!path || !*path) {
         snprintf(err, errlen, "cannot load weights: no file name given");
@@ -525,6 +525,6 @@ int dn_weights_load_h5(const char *path, dn_wlayer *layers, int nlayers, int by_
     rc = 0;
 out:
     loader_free(&L);
-    dn_h5_quiet_end(&q);
+    dn_h5_quiet_end(&L.q);
     return rc;
 }

@@ -171,7 +171,7 @@ int dn_weights_save_h5(const char *path, const dn_wlayer *layers, int nlayers,
 h5fail: {
         char *dir = dn_io_dir_of(path);
         char why[512];
-        dn_h5_reason(dir, why, sizeof why);
+        dn_h5_reason(&q, dir, why, sizeof why);
         snprintf(err, errlen, "cannot save '%s': %s", path, why);
         free(dir);
     }
