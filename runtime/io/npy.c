@@ -146,8 +146,8 @@ static int parse_descr(npy_header *h)
     if (!*d)
         return -1;
     h->kind = *d++;
-    if (!*d && h->kind == 'b') {
-        h->size = 1;
+    if (!*d && (h->kind == 'b' || h->kind == 'O')) {
+        h->size = h->kind == 'b' ? 1 : 8;   /* '|O' is pickled objects; only named */
     } else {
         if (!*d || strspn(d, "0123456789") != strlen(d) || strlen(d) > 9)
             return -1;

@@ -164,6 +164,9 @@ static int open_file(loader *L)
     }
     L->fid = H5Fopen(L->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (L->fid < 0) {
+        if (strstr(L->q.desc, "truncated file"))
+            return fail(L, "the file is truncated (shorter than its header says: an "
+                        "interrupted download or copy?)");
         char why[512];
         dn_h5_reason(&L->q, ".", why, sizeof why);
         return fail(L, "%s", why);

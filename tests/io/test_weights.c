@@ -335,14 +335,15 @@ static void test_roundtrip(const char *dir)
     model_a(b, -7.0f, 0.0f, 4);
     fill_model(b, 4, -7.0f);
     rc = dn_weights_load_h5(tpath, b, n, 0, err, sizeof err);
-    CHECK(rc != 0 && strstr(err, tpath) && all_equal(b, n, -7.0f),
+    CHECK(rc != 0 && strstr(err, tpath) && strstr(err, "truncated") && all_equal(b, n, -7.0f),
           "a truncated file gives an error: %s", err);
     /* Corrupt the data area: the load may succeed or fail, but must stay safe. */
     for (size_t k = len / 3; k < len; k += 97)
         bytes[k] ^= 0x5a;
     write_bytes(tpath, bytes, len);
     rc = dn_weights_load_h5(tpath, b, n, 0, err, sizeof err);
-    CHECK(1, "a corrupted file is handled (rc %d%s%s)", rc, rc ? ": " : "", rc ? err : "");
+    printf("info a corrupted file was handled without a crash (rc %d%s%s)\n", rc, rc ? ": " : "",
+           rc ? err : "");
     free(bytes);
     free_model(b, n);
     unlink(tpath);
