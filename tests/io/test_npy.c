@@ -191,7 +191,7 @@ static void test_broken(const char *dir)
     expect_error(path, "header cut short", "truncated");
     write_bytes(path, "\x93NUM", 5);
     expect_error(path, "magic cut short", "not a NumPy");
-    write_bytes(path, "PK\x03\x04 this is a zip", 20);
+    write_bytes(path, "PK\x03\x04 this is a zip", 18);
     expect_error(path, "an .npz (zip) or other file", "not a NumPy");
     make_npy(path, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3) ", v, 24);
     expect_error(path, "header dict not closed", "bad header");
