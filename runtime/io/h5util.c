@@ -107,6 +107,7 @@ static int read_attr_strings(hid_t obj, const char *name, char ***out, int *n,
     if (H5Tis_variable_str(t) > 0) {
         mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t));    /* HDF5 does not convert UTF-8 to ASCII */
         vl = calloc((size_t)cnt + 1, sizeof(char *));
         if (!vl || H5Aread(a, mt, vl) < 0) {
             snprintf(err, errlen, "cannot read attribute '%s'", name);
