@@ -88,7 +88,7 @@ NPY_DTYPES = {np.dtype("<f4"): 0, np.dtype("<f8"): 1, np.dtype("i1"): 2, np.dtyp
 
 
 def npy_save(lib, path, arr):
-    arr = np.ascontiguousarray(arr)
+    arr = np.require(arr, requirements="C")  # ascontiguousarray would make 0-d arrays 1-d
     shape = (ctypes.c_long * max(1, arr.ndim))(*arr.shape)
     call(lib.dn_npy_save_as, str(path).encode(), NPY_DTYPES[arr.dtype],
          arr.ctypes.data_as(ctypes.c_void_p), arr.ndim, shape)
