@@ -306,17 +306,16 @@ static int pair_layers(loader *L, dn_wlayer *layers, int nlayers, int by_name)
 
     if (by_name) {
         int matched = 0;
-        for (int i = 0; i < nlayers; i++) {
-            if (!model_has_weights(&layers[i]))
-                continue;
+        /* As Keras: a layer without weights whose namesake in the file has some is an
+         * error (add_layer_items compares the counts). */
+        for (int i = 0; i < nlayers; i++)
             for (int f = 0; f < L->nfl; f++)
                 if (!strcmp(L->fls[f].name, layers[i].name)) {
                     if (add_layer_items(L, &layers[i], &L->fls[f]) != 0)
                         return -1;
-                    matched++;
+                    matched += model_has_weights(&layers[i]);
                     break;
                 }
-        }
         if (matched == 0 && total > 0)
             return fail(L, "no layer of the model has a name found in the file");
         return 0;

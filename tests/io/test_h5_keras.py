@@ -292,3 +292,31 @@ def test_file_errors(lib, tmp_path):
         dnio.load_h5(lib, tmp_path / "plain.h5", m)
     with pytest.raises(dnio.IOError_, match="does not exist"):
         dnio.save_h5(lib, tmp_path / "nope" / "w.h5", m)
+
+
+def test_arrays_paired_by_name_when_all_names_are_known(lib, tmp_path):
+    """Within a layer Keras pairs arrays by position; when every name is known (kernel,
+    W, bias, b, gamma, running_std, ...) the runtime pairs them by name, so a file that
+    lists bias first still loads right."""
+    k, b = rng_arrays(9, [(4, 3), (3,)])
+    with h5py.File(tmp_path / "swapped.h5", "w") as f:
+        f.attrs["layer_names"] = np.array([b"dense_1"])
+        f.attrs["backend"] = np.array(b"tensorflow")
+        f.attrs["keras_version"] = np.array(KERAS_VERSION)
+        g = f.create_group("dense_1")
+        g.attrs["weight_names"] = np.array([b"dense_1/bias:0", b"dense_1/kernel:0"])
+        g["dense_1/bias:0"] = b
+        g["dense_1/kernel:0"] = k
+    spec = [("dense_1", "Dense", [("kernel", k), ("bias", b)])]
+    m = empty_model(spec)
+    dnio.load_h5(lib, tmp_path / "swapped.h5", m)
+    assert_model(m, spec)
+
+
+def test_by_name_layer_without_weights_against_file_with_weights(lib, tmp_path):
+    spec = small_model(seed=6)
+    keras2_reference(tmp_path / "k.h5", spec)
+    m = empty_model([("dense_1", "Dropout", [])] + spec[:1])
+    with pytest.raises(dnio.IOError_, match="layer dense_1: the file has 2 weight arrays"):
+        dnio.load_h5(lib, tmp_path / "k.h5", m, by_name=True)
+    assert all((v == -9).all() for v in m.arrays.values())
