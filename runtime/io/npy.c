@@ -206,7 +206,11 @@ static int read_header(const char *path, FILE *f, npy_header *h, char *err, size
                 return lfail(path, err, errlen, "it holds a structured array (record fields), "
                              "which is not supported");
             }
-            bad = parse_str(&c, h->descr, sizeof h->descr) != 0 || parse_descr(h) != 0;
+            bad = parse_str(&c, h->descr, sizeof h->descr) != 0;
+            if (!bad && parse_descr(h) != 0) {
+                free(text);
+                return lfail(path, err, errlen, "unsupported element type '%s'", h->descr);
+            }
             have_descr = 1;
         } else if (!strcmp(key, "fortran_order")) {
             if (parse_word(&c, "True"))

@@ -162,7 +162,15 @@ static int open_file(loader *L)
         H5Eclear2(H5E_DEFAULT);
         return fail(L, "it is not an HDF5 file");
     }
-    L->fid = H5Fopen(L->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    /* Lock where the file system can, read anyway where it cannot (network mounts). */
+    if (fapl >= 0)
+        H5Pset_file_locking(fapl, 1, 1);
+#endif
+    L->fid = H5Fopen(L->path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (L->fid < 0) {
         if (strstr(L->q.desc, "truncated file"))
             return fail(L, "the file is truncated (shorter than its header says: an "

@@ -150,6 +150,12 @@ int dn_weights_save_h5(const char *path, const dn_wlayer *layers, int nlayers,
     if (fapl < 0 || lcpl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
         H5Pset_create_intermediate_group(lcpl, 1) < 0)
         goto h5fail;
+#if H5_VERSION_GE(1, 10, 7)
+    /* Nobody else knows the temporary file: a lock protects nothing, and file systems
+     * without locks (some network mounts) would make every save fail. */
+    if (H5Pset_file_locking(fapl, 0, 1) < 0)
+        goto h5fail;
+#endif
     fid = H5Fcreate(af.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (fid < 0)
         goto h5fail;

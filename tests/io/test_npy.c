@@ -212,6 +212,8 @@ static void test_broken(const char *dir)
     expect_error(path, "object array", "Python objects");
     make_npy(path, 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", v, 16);
     expect_error(path, "complex numbers", "unsupported element type '<c8'");
+    make_npy(path, 1, "{'descr': '<M8[ns]', 'fortran_order': False, 'shape': (2,), }", v, 16);
+    expect_error(path, "dates", "unsupported element type '<M8[ns]'");
     make_npy(path, 1, "{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }", v, 24);
     expect_error(path, "strings where numbers are wanted", "holds strings");
     make_npy(path, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 2), }", v, 8);
