@@ -4,9 +4,11 @@
 #define DN_TEST_CHECK_H
 
 #include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 
 static int failures;
 
@@ -87,6 +89,19 @@ static void remove_tree(const char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* In a forked child: mounts a tmpfs of `bytes` over dir, in a mount namespace of the
+ * child's own so nothing outside sees it. 0, or -1 where namespaces are not allowed. */
+static int small_fs(const char *dir, const char *size)
+{
+    if (unshare(CLONE_NEWNS) != 0)
+        return -1;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return -1;
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%s", size);
+    return mount("tmpfs", dir, "tmpfs", 0, opts);
 }
 
 #endif
