@@ -13,7 +13,11 @@
  *  - a Keras-1 kernel stored (out, in, kh, kw) ("th" dim ordering) is transposed; when
  *    both orders fit the model's shape, the file's backend decides (theano: "th");
  *  - a kernel written by the theano backend (a true convolution) is turned 180 degrees
- *    in space, as Keras' convert_kernel does.
+ *    in space, as Keras' convert_kernel does;
+ *  - a file with (out, in, kh, kw) kernels came from a channels-first model, whose Flatten
+ *    ordered features (c, h, w): the first Dense kernel after a Flatten gets its rows
+ *    reordered to (h, w, c), as Keras' convert_dense_weights_data_format does (square
+ *    feature maps: the neutral form does not carry h and w).
  * All or nothing: every array is checked and read into memory before any is written. */
 #include "weights.h"
 #include "atomic.h"
@@ -43,6 +47,7 @@ typedef struct item {       /* one model array and where its values come from */
     const flayer *fl;
     int fw;                 /* index into fl->wnames */
     int transpose, flip;
+    int fm_c, fm_h, fm_w;   /* > 0: Dense rows after Flatten go from (c,h,w) to (h,w,c) */
     float *vals;            /* read and converted, waiting for the commit */
 } item;
 
@@ -430,6 +435,65 @@ static int check_items(loader *L)
     return 0;
 }
 
+static int isqrt_exact(long n)
+{
+    long r = 0;
+    while ((r + 1) * (r + 1) <= n)
+        r++;
+    return r * r == n ? (int)r : -1;
+}
+
+/* After a channels-first file: finds the Dense kernel that follows each Flatten and
+ * plans the reordering of its rows from (c, h, w) to (h, w, c). */
+static int plan_flatten_dense(loader *L, dn_wlayer *layers, int nlayers)
+{
+    int any_th = 0;
+    for (int i = 0; i < L->nitems; i++)
+        any_th |= L->items[i].transpose;
+    if (!any_th)
+        return 0;
+    int channels = 0, after_flatten = 0;
+    for (int i = 0; i < nlayers; i++) {
+        dn_wlayer *l = &layers[i];
+        if (!strcmp(l->class_name, "Flatten"))
+            after_flatten = 1;
+        for (int a = 0; a < l->narrays; a++) {
+            dn_warray *w = &l->arrays[a];
+            if (strcmp(w->name, "kernel"))
+                continue;
+            if (w->ndim == 4 && !after_flatten)
+                channels = w->shape[3];
+            if (w->ndim != 2 || !after_flatten)
+                continue;
+            after_flatten = 0;
+            for (int k = 0; k < L->nitems; k++) {
+                if (L->items[k].dst != w)
+                    continue;
+                int hw = channels > 0 && w->shape[0] % channels == 0 ? w->shape[0] / channels : 0;
+                int side = hw > 0 ? isqrt_exact(hw) : -1;
+                if (side < 0)
+                    return fail(L, "layer %s: the file comes from a channels-first (Theano "
+                                "ordered) model; its Dense rows after Flatten must be "
+                                "reordered, which needs a square feature map (%d rows, %d "
+                                "channels)", l->name, w->shape[0], channels);
+                L->items[k].fm_c = channels;
+                L->items[k].fm_h = L->items[k].fm_w = side;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Rows of a Dense kernel from (c, h, w) order to (h, w, c); cols values per row. */
+static void reorder_rows(const float *src, float *dst, int c, int h, int w, int cols)
+{
+    for (int ci = 0; ci < c; ci++)
+        for (int hi = 0; hi < h; hi++)
+            for (int wi = 0; wi < w; wi++)
+                memcpy(dst + ((size_t)(hi * w + wi) * c + ci) * cols,
+                       src + ((size_t)(ci * h + hi) * w + wi) * cols, (size_t)cols * sizeof(float));
+}
+
 /* (kh,kw,in,out) model layout from the file's order, turned 180 degrees when flip. */
 static void convert_kernel(const float *src, float *dst, const int *m, int transpose, int flip)
 {
@@ -486,6 +550,14 @@ static int read_items(loader *L)
             free(it->vals);
             it->vals = conv;
         }
+        if (it->fm_c > 0) {
+            float *rows = malloc(n * sizeof(float));
+            if (!rows)
+                return fail(L, "out of memory reading layer %s", it->ml->name);
+            reorder_rows(it->vals, rows, it->fm_c, it->fm_h, it->fm_w, it->dst->shape[1]);
+            free(it->vals);
+            it->vals = rows;
+        }
     }
     return 0;
 }
@@ -524,7 +596,8 @@ int dn_weights_load_h5(const char *path, dn_wlayer *layers, int nlayers, int by_
     }
     if (check_model(&L, layers, nlayers) != 0 || open_file(&L) != 0 ||
         read_layout(&L) != 0 || pair_layers(&L, layers, nlayers, by_name) != 0 ||
-        check_items(&L) != 0 || read_items(&L) != 0)
+        check_items(&L) != 0 || plan_flatten_dense(&L, layers, nlayers) != 0 ||
+        read_items(&L) != 0)
         goto out;
     /* Every array is read and converted: only now does the model change. */
     for (int i = 0; i < L.nitems; i++) {

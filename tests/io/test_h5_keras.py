@@ -234,22 +234,38 @@ def test_vgg16_style_keras1_file_loads(lib, tmp_path):
 
 
 def test_theano_keras1_file_is_converted(lib, tmp_path):
-    """A Theano-trained Keras-1 file: conv kernels (out, in, kh, kw), true convolution.
-    Keras 2 transposes to (kh, kw, in, out) and turns the kernel 180 degrees in space."""
-    cw, cb, dw, db = rng_arrays(11, [(4, 3, 3, 2), (4,), (5, 2), (2,)])
+    """A Theano-trained Keras-1 file from a channels-first model: conv kernels (out, in, kh,
+    kw), true convolution, Flatten in (c, h, w) order. Keras 2 transposes kernels to (kh, kw,
+    in, out) and turns them 180 degrees (convert_kernel); moving the model to channels last,
+    convert_dense_weights_data_format reorders the rows of the Dense after Flatten."""
+    cw, cb, dw, db, d2w, d2b = rng_arrays(11, [(4, 3, 3, 2), (4,), (4 * 3 * 3, 5), (5,),
+                                               (5, 2), (2,)])
     layers = [("convolution2d_1", [("convolution2d_1_W", cw), ("convolution2d_1_b", cb)]),
-              ("flatten_1", []),
-              ("dense_1", [("dense_1_W", dw), ("dense_1_b", db)])]
+              ("maxpooling2d_1", []), ("flatten_1", []),
+              ("dense_1", [("dense_1_W", dw), ("dense_1_b", db)]),
+              ("dense_2", [("dense_2_W", d2w), ("dense_2_b", d2b)])]
     keras1_file(tmp_path / "th.h5", layers, backend="theano")
     want_kernel = np.transpose(cw, (2, 3, 1, 0))[::-1, ::-1, :, :]
+    want_dense = dw.reshape(4, 3, 3, 5).transpose(1, 2, 0, 3).reshape(36, 5)
     spec = [("convolution2d_1", "Conv2D", [("kernel", want_kernel), ("bias", cb)]),
-            ("flatten_1", "Flatten", []),
-            ("dense_1", "Dense", [("kernel", dw), ("bias", db)])]
+            ("maxpooling2d_1", "MaxPooling2D", []), ("flatten_1", "Flatten", []),
+            ("dense_1", "Dense", [("kernel", want_dense), ("bias", db)]),
+            ("dense_2", "Dense", [("kernel", d2w), ("bias", d2b)])]
     m = empty_model(spec)
     dnio.load_h5(lib, tmp_path / "th.h5", m)
     assert_model(m, spec)
-    # The same kernel, not flipped, would differ: the test can tell the two apart.
+    # The conversions are not no-ops: the test can tell them apart.
     assert not np.array_equal(want_kernel, np.transpose(cw, (2, 3, 1, 0)))
+    assert not np.array_equal(want_dense, dw)
+
+    # A feature map that is not square cannot be reordered from the neutral form: refused.
+    layers[3] = ("dense_1", [("dense_1_W", dw[:24]), ("dense_1_b", db)])
+    keras1_file(tmp_path / "th2.h5", layers, backend="theano")
+    spec[3] = ("dense_1", "Dense", [("kernel", dw[:24]), ("bias", db)])
+    m = empty_model(spec)
+    with pytest.raises(dnio.IOError_, match="layer dense_1: .*square feature map"):
+        dnio.load_h5(lib, tmp_path / "th2.h5", m)
+    assert all((v == -9).all() for v in m.arrays.values())
 
 
 def test_keras1_batchnorm_names(lib, tmp_path):
