@@ -240,9 +240,6 @@ static int read_layout(loader *L)
         if (dn_h5_read_strings(f->g, "weight_names", &f->wnames, &f->nw, &found,
                                msg, sizeof msg) != 0)
             return fail(L, "layer %s: %s", f->name, msg);
-        if (f->nw > 4)
-            return fail(L, "layer %s has %d weight arrays; at most 4 are supported",
-                        f->name, f->nw);
     }
     return 0;
 }
@@ -272,9 +269,15 @@ static int add_layer_items(loader *L, dn_wlayer *ml, const flayer *fl)
         for (int a = 0; a < ml->narrays; a++)
             an[a] = ml->arrays[a].name;
         list_names(mn, sizeof mn, an, ml->narrays);
-        return fail(L, "layer %s: the file has %d weight array%s%s%s%s, the model has %d (%s)",
-                    ml->name, fl->nw, fl->nw == 1 ? "" : "s", fl->nw ? " (" : "", fn,
-                    fl->nw ? ")" : "", ml->narrays, mn);
+        char who[300];
+        if (strcmp(ml->name, fl->name))
+            snprintf(who, sizeof who, "%s (%s in the file)", ml->name, fl->name);
+        else
+            snprintf(who, sizeof who, "%s", ml->name);
+        return fail(L, "layer %s: the file has %d weight array%s%s%s%s, the model has %d%s%s%s",
+                    who, fl->nw, fl->nw == 1 ? "" : "s", fl->nw ? " (" : "", fn,
+                    fl->nw ? ")" : "", ml->narrays, ml->narrays ? " (" : "", mn,
+                    ml->narrays ? ")" : "");
     }
     int perm[4];
     pair_arrays(ml, fl, perm);
@@ -294,10 +297,14 @@ static int check_model(loader *L, const dn_wlayer *layers, int nlayers)
         return fail(L, "no model layers given");
     for (int i = 0; i < nlayers; i++) {
         const dn_wlayer *l = &layers[i];
+        if (!memchr(l->name, 0, sizeof l->name) || !memchr(l->class_name, 0, sizeof l->class_name))
+            return fail(L, "model layer %d has a name without an end", i);
         if (l->narrays < 0 || l->narrays > 4)
             return fail(L, "model layer %d has %d arrays", i, l->narrays);
         for (int a = 0; a < l->narrays; a++) {
             const dn_warray *w = &l->arrays[a];
+            if (!memchr(w->name, 0, sizeof w->name))
+                return fail(L, "model layer %s: array %d has a name without an end", l->name, a);
             if (w->ndim < 0 || w->ndim > 4)
                 return fail(L, "model layer %s: %s has %d dimensions", l->name, w->name, w->ndim);
             for (int d = 0; d < w->ndim; d++)
@@ -389,8 +396,12 @@ static int plan_item(loader *L, item *it, const long long *fd, int fnd)
         char fs[160], ms[160];
         fmt_shape(fs, sizeof fs, fnd, fd);
         fmt_shape(ms, sizeof ms, w->ndim, m);
-        return fail(L, "layer %s: the file has %s %s, the model has %s",
-                    it->ml->name, w->name, fs, ms);
+        char who[300];
+        if (strcmp(it->ml->name, it->fl->name))   /* paired by order under another name */
+            snprintf(who, sizeof who, "%s (%s in the file)", it->ml->name, it->fl->name);
+        else
+            snprintf(who, sizeof who, "%s", it->ml->name);
+        return fail(L, "layer %s: the file has %s %s, the model has %s", who, w->name, fs, ms);
     }
     it->transpose = th && (!direct || L->theano);
     it->flip = conv && L->theano;

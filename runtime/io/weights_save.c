@@ -30,6 +30,7 @@ static int check_layers(const char *path, const dn_wlayer *layers, int nlayers,
     for (int i = 0; i < nlayers; i++) {
         const dn_wlayer *l = &layers[i];
         if (!memchr(l->name, 0, sizeof l->name) || !l->name[0] || strchr(l->name, '/') ||
+            !memchr(l->class_name, 0, sizeof l->class_name) ||
             !strcmp(l->name, ".")) {
             snprintf(err, errlen, "cannot save '%s': layer %d has no usable name", path, i);
             return -1;
