@@ -336,3 +336,43 @@ def test_by_name_layer_without_weights_against_file_with_weights(lib, tmp_path):
     with pytest.raises(dnio.IOError_, match="layer dense_1: the file has 2 weight arrays"):
         dnio.load_h5(lib, tmp_path / "k.h5", m, by_name=True)
     assert all((v == -9).all() for v in m.arrays.values())
+
+
+def keras2_save_attributes(group, name, data):
+    """Keras 2's save_attributes_to_hdf5_group: a list longer than HDF5's 64512-byte header
+    limit goes into name0, name1, ... split as numpy.array_split splits it."""
+    data_npy = np.asarray(data)
+    num_chunks = 1
+    chunks = np.array_split(data_npy, num_chunks)
+    while any(c.nbytes > 64512 for c in chunks):
+        num_chunks += 1
+        chunks = np.array_split(data_npy, num_chunks)
+    if num_chunks > 1:
+        for i, c in enumerate(chunks):
+            group.attrs["%s%d" % (name, i)] = c
+    else:
+        group.attrs[name] = data_npy
+
+
+def test_long_layer_list_is_split_as_keras_splits_it(lib, tmp_path):
+    spec = [(f"dense_{i:04d}_" + "x" * 110, "Dense",
+             [("bias", np.full(2, i, np.float32))] if i % 3 == 0 else []) for i in range(1100)]
+    dnio.save_h5(lib, tmp_path / "ours.h5", dnio.Model(spec))
+    with h5py.File(tmp_path / "keras.h5", "w") as f:
+        keras2_save_attributes(f, "layer_names", [n.encode() for n, _, _ in spec])
+        f.attrs["backend"] = np.array(b"tensorflow")
+        f.attrs["keras_version"] = np.array(KERAS_VERSION)
+        for name, _, arrays in spec:
+            g = f.create_group(name)
+            names = [f"{name}/{a}:0".encode() for a, _ in arrays]
+            g.attrs["weight_names"] = np.array(names) if names else np.array([])
+            for a, v in arrays:
+                g.create_dataset(f"{name}/{a}:0", v.shape, dtype=v.dtype)[:] = v
+    with h5py.File(tmp_path / "ours.h5", "r") as f:
+        assert sorted(k for k in f.attrs if k.startswith("layer_names")) == [
+            "layer_names0", "layer_names1", "layer_names2"]
+    got, want = describe(tmp_path / "ours.h5"), describe(tmp_path / "keras.h5")
+    assert got == want
+    m = empty_model(spec)
+    dnio.load_h5(lib, tmp_path / "keras.h5", m)
+    assert_model(m, spec)
