@@ -584,6 +584,10 @@ int main(void)
     test_atomic(sub);
     test_full_disk(dir);
     test_many_layers(dir);
+    /* Every path above, failures included, closed what it opened in HDF5. */
+    ssize_t open_objs = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    CHECK(open_objs == 0, "no HDF5 file, group, dataset or attribute is left open (%zd)",
+          open_objs);
     remove_tree(dir);
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "passed", failures);
     return failures ? 1 : 0;
