@@ -1,0 +1,277 @@
+/* assist.c — what a front end asks while a person types: complete, inspect, is_complete.
+ * Positions given and returned count code points (utf8.h converts). */
+#include "cell.h"
+#include "internal.h"
+#include "utf8.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---------- small helpers ---------- */
+
+typedef struct strs { char **v; size_t n, cap; } strs;
+
+static void strs_add(strs *s, char *owned)
+{
+    if (!owned) return;
+    if (s->n == s->cap) {
+        char **nv = realloc(s->v, (s->cap = s->cap ? s->cap * 2 : 16) * sizeof *nv);
+        if (!nv) { free(owned); return; }
+        s->v = nv;
+    }
+    s->v[s->n++] = owned;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* Line of the cell holding byte pos: its start, and whether only blank or comment lines
+ * come before it (so a %%command may stand there). */
+static size_t line_start(const char *code, size_t pos, int *first)
+{
+    size_t ls = pos;
+    while (ls > 0 && code[ls - 1] != '\n') ls--;
+    *first = 1;
+    for (size_t k = 0; k < ls && *first;) {
+        size_t e = k;
+        while (e < ls && code[e] != '\n') e++;
+        size_t t = k;
+        while (t < e && is_blank(code[t])) t++;
+        if (t < e && code[t] != '#') *first = 0;
+        k = e + 1;
+    }
+    return ls;
+}
+
+/* The %%command that owns the cell, if its first statement is one: fills name (without
+ * %%) and returns the byte where its line ends, or 0 when there is none. */
+static size_t cell_command(const char *code, char *name, size_t len)
+{
+    size_t k = 0;
+    for (;;) {
+        while (is_blank(code[k])) k++;
+        if (code[k] == '\n') { k++; continue; }
+        if (code[k] == '#') { while (code[k] && code[k] != '\n') k++; if (code[k]) k++; continue; }
+        break;
+    }
+    if (strncmp(code + k, "%%", 2)) return 0;
+    size_t a = k + 2, b = a;
+    while (code[b] && !is_blank(code[b]) && code[b] != '\n' && code[b] != '?') b++;
+    snprintf(name, len, "%.*s", (int)(b - a), code + a);
+    while (code[b] && code[b] != '\n') b++;
+    return code[b] ? b : 0;   /* 0: no body yet */
+}
+
+/* ---------- complete ---------- */
+
+static void complete_paths(const char *token, strs *out)
+{
+    const char *slash = strrchr(token, '/');
+    size_t dlen = slash ? (size_t)(slash - token) + 1 : 0;
+    const char *base = token + dlen;
+    char *dir;
+    if (!dlen) {
+        dir = strdup(".");
+    } else if (token[0] == '~') {   /* list ~/x, keep ~/ in what is offered */
+        const char *home = getenv("HOME");
+        dir = NULL;
+        if (token[1] == '/' && home && asprintf(&dir, "%s%.*s", home, (int)(dlen - 1), token + 1) < 0)
+            dir = NULL;
+    } else {
+        dir = strndup(token, dlen);
+    }
+    if (!dir) return;
+    DIR *d = opendir(dir);
+    if (!d) { free(dir); return; }
+    struct dirent *de;
+    size_t blen = strlen(base);
+    while ((de = readdir(d)) && out->n < 2000) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (de->d_name[0] == '.' && base[0] != '.') continue;
+        if (strncmp(de->d_name, base, blen)) continue;
+        struct stat st;
+        int is_dir = de->d_type == DT_DIR
+            || ((de->d_type == DT_LNK || de->d_type == DT_UNKNOWN)
+                && fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode));
+        char *m = NULL;
+        if (asprintf(&m, "%.*s%s%s", (int)dlen, token, de->d_name, is_dir ? "/" : "") >= 0)
+            strs_add(out, m);
+    }
+    closedir(d);
+    free(dir);
+}
+
+static void complete_names(dn_magics *m, const char *token, strs *out)
+{
+    size_t tl = strlen(token);
+    for (size_t k = 0; k < dn_workspace_count(m->ws); k++) {
+        const char *name = dn_workspace_name_at(m->ws, k, NULL, NULL);
+        if (!strncmp(name, token, tl)) strs_add(out, strdup(name));
+    }
+}
+
+static void complete_args(dn_magics *m, const dn_command *cmd, const char *token, strs *out)
+{
+    if (!cmd) return;
+    if (cmd->complete & DN_COMPLETE_KEYWORDS)
+        for (size_t k = 0; cmd->keywords && cmd->keywords[k]; k++)
+            if (!strncmp(cmd->keywords[k], token, strlen(token))) strs_add(out, strdup(cmd->keywords[k]));
+    if (cmd->complete & DN_COMPLETE_NAMES) complete_names(m, token, out);
+    if (cmd->complete & DN_COMPLETE_PATHS) complete_paths(token, out);
+}
+
+/* Start of the word that ends at pos, words being split at any of stops. */
+static size_t word_start(const char *code, size_t from, size_t pos, const char *stops)
+{
+    size_t k = pos;
+    while (k > from && !strchr(stops, code[k - 1])) k--;
+    return k;
+}
+
+json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
+{
+    dn_magics *m = (dn_magics *)self;
+    if (!code) code = "";
+    size_t pos = dn_utf8_offset(code, cursor_pos < 0 ? 0 : cursor_pos);
+    int first;
+    size_t ls = line_start(code, pos, &first);
+    size_t t = ls;
+    while (t < pos && is_blank(code[t])) t++;
+    strs out = { 0 };
+    size_t start = pos;
+    char cname[128];
+    size_t body_from = cell_command(code, cname, sizeof cname);
+
+    if (body_from && ls > body_from) {
+        /* in the body of a %%command: what that command completes */
+        start = word_start(code, ls, pos, " \t'\"=(,[");
+        char *token = strndup(code + start, pos - start);
+        if (token) complete_args(m, dn_commands_find(cname, DN_CELL), token, &out);
+        free(token);
+    } else if (t < pos && code[t] == '!') {
+        start = word_start(code, t + 1, pos, " \t|;&<>()'\"=`");
+        char *token = strndup(code + start, pos - start);
+        if (token) complete_paths(token, &out);
+        free(token);
+    } else if (t < pos && code[t] == '%') {
+        int cell = code[t + 1] == '%';
+        size_t ns = t + (cell ? 2 : 1), ne = ns;
+        while (ne < pos && !is_blank(code[ne])) ne++;
+        if (ne == pos) {   /* the cursor is on the command's name */
+            start = t;
+            size_t pl = pos - ns;
+            for (size_t k = 0; k < dn_commands_count(); k++) {
+                const dn_command *c = dn_commands_at(k);
+                if (strncmp(c->name, code + ns, pl)) continue;
+                if (c->kind == DN_CELL && !first) continue;
+                if (cell && c->kind != DN_CELL) continue;
+                char *s = NULL;
+                if (asprintf(&s, "%s%s", c->kind == DN_CELL ? "%%" : "%", c->name) >= 0) strs_add(&out, s);
+            }
+        } else {
+            char *name = strndup(code + ns, ne - ns);
+            start = word_start(code, ne, pos, " \t'\"=(,[");
+            char *token = strndup(code + start, pos - start);
+            if (name && token)
+                complete_args(m, dn_commands_find(name, cell ? DN_CELL : DN_LINE), token, &out);
+            free(name);
+            free(token);
+        }
+    }
+    if (out.n) qsort(out.v, out.n, sizeof *out.v, cmp_str);
+    json_t *matches = json_array();
+    for (size_t k = 0; k < out.n; k++) {
+        json_t *s = json_string(out.v[k]);   /* NULL for a file name that is not UTF-8 */
+        if (s) json_array_append_new(matches, s);
+        free(out.v[k]);
+    }
+    free(out.v);
+    return json_pack("{s:o, s:I, s:I, s:{}}", "matches", matches,
+                     "cursor_start", (json_int_t)dn_utf8_count(code, start),
+                     "cursor_end", (json_int_t)dn_utf8_count(code, pos), "metadata");
+}
+
+/* ---------- inspect ---------- */
+
+json_t *dn_magics_inspect(dn_interp *self, const char *code, int cursor_pos, int detail)
+{
+    (void)self;
+    if (!code) code = "";
+    size_t pos = dn_utf8_offset(code, cursor_pos < 0 ? 0 : cursor_pos);
+    int first;
+    size_t ls = line_start(code, pos, &first);
+    char cname[128];
+    size_t body_from = cell_command(code, cname, sizeof cname);
+    const dn_command *cmd = NULL;
+    char *help = NULL;
+    size_t t = ls;
+    while (is_blank(code[t])) t++;
+    while (code[t] == '?') t++;
+    if (body_from && ls > body_from) {
+        cmd = dn_commands_find(cname, DN_CELL);
+    } else if (code[t] == '!') {
+        help = strdup(dn_shell_help);
+    } else if (code[t] == '%') {
+        int cell = code[t + 1] == '%';
+        size_t ns = t + (cell ? 2 : 1), ne = ns;
+        while (code[ne] && !is_blank(code[ne]) && code[ne] != '\n' && code[ne] != '?') ne++;
+        char *name = strndup(code + ns, ne - ns);
+        if (name) cmd = dn_commands_find(name, cell ? DN_CELL : DN_LINE);
+        free(name);
+    }
+    if (cmd) help = dn_command_help(cmd, detail > 0 ? 2 : 1);
+    json_t *r = help
+        ? json_pack("{s:b, s:{s:s}, s:{}}", "found", 1, "data", "text/plain", help, "metadata")
+        : json_pack("{s:b, s:{}, s:{}}", "found", 0, "data", "metadata");
+    free(help);
+    return r;
+}
+
+/* ---------- is_complete ---------- */
+
+static json_t *status(const char *s)
+{
+    return !strcmp(s, "incomplete") ? json_pack("{s:s, s:s}", "status", s, "indent", "")
+                                    : json_pack("{s:s}", "status", s);
+}
+
+json_t *dn_magics_is_complete(dn_interp *self, const char *code)
+{
+    (void)self;
+    if (!code) code = "";
+    char err[512];
+    int line, continues;
+    dn_cell *cell = dn_cell_split(code, &line, &continues, err, sizeof err);
+    if (!cell) return status("invalid");
+    const char *verdict = continues ? "incomplete" : "complete";
+    for (size_t k = 0; k < cell->n && strcmp(verdict, "invalid"); k++) {
+        const dn_stmt *st = &cell->stmts[k];
+        if (st->kind == DN_STMT_SHELL) continue;
+        const dn_command *cmd = dn_commands_find(st->name, st->cell_syntax ? DN_CELL : DN_LINE);
+        if (!cmd) { verdict = "invalid"; break; }
+        if (st->kind == DN_STMT_CELL) {
+            /* as IPython: a cell command's body goes on until a blank last line */
+            size_t len = strlen(code);
+            if (len && code[len - 1] == '\n') len--;
+            size_t ll = len;
+            while (ll > 0 && code[ll - 1] != '\n') ll--;
+            int blank_last = 1;
+            for (size_t q = ll; q < len; q++) if (!is_blank(code[q])) blank_last = 0;
+            if (ll == 0 || !blank_last) verdict = "incomplete";
+        }
+        if (st->kind == DN_STMT_HELP || cmd->raw_args) continue;
+        dn_parse_status ps;
+        dn_args *a = dn_args_parse(st->args, st->args_column, &ps, err, sizeof err);
+        dn_args_free(a);
+        if (ps == DN_PARSE_UNCLOSED) verdict = "incomplete";
+        else if (ps == DN_PARSE_ERROR) verdict = "invalid";
+    }
+    dn_cell_free(cell);
+    return status(verdict);
+}
