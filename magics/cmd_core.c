@@ -1,5 +1,5 @@
-/* cmd_core.c — commands about the language itself: %lsmagic, %who, %seed, %%html,
- * %%markdown. */
+/* cmd_core.c — commands about the language itself: %lsmagic, %who, %del, %seed,
+ * %%html, %%markdown. */
 #include "command.h"
 
 #include <stdarg.h>
@@ -112,6 +112,25 @@ static int run_who(dn_ctx *ctx, const dn_call *call)
     return 0;
 }
 
+static int run_del(dn_ctx *ctx, const dn_call *call)
+{
+    char err[256];
+    if (dn_args_check(call->args, "%del", 1, -1, NULL, err, sizeof err) < 0)
+        return dn_fail(ctx, "UsageError", "%s", err);
+    dn_workspace *ws = dn_ctx_workspace(ctx);
+    size_t n = dn_args_npos(call->args);
+    /* every name checked before any is removed: a failed %del removes nothing */
+    for (size_t k = 0; k < n; k++) {
+        const dn_value *v = dn_args_pos(call->args, k);
+        if (v->kind != DN_VAL_NAME)
+            return dn_fail(ctx, "UsageError", "%%del takes workspace names, not %s", dn_value_kind_name(v->kind));
+        if (!dn_workspace_get(ws, v->text, NULL))
+            return dn_fail(ctx, "NameError", "no name '%s' in the workspace (%%who lists them)", v->text);
+    }
+    for (size_t k = 0; k < n; k++) dn_workspace_remove(ws, dn_args_pos(call->args, k)->text);
+    return 0;
+}
+
 static int run_seed(dn_ctx *ctx, const dn_call *call)
 {
     char err[256];
@@ -210,6 +229,10 @@ const dn_command dn_commands_core[] = {
               "Models, arrays, batches and predictions made by other commands live there\n"
               "under the names you gave them. With TYPE (model, array, batches,\n"
               "predictions) only names of that type are listed." },
+    { .name = "del", .kind = DN_LINE, .synopsis = "%del NAME...", .run = run_del,
+      .source = __FILE__, .complete = DN_COMPLETE_NAMES,
+      .help = "Remove names from the workspace and free what they hold.\n"
+              "Every NAME must exist; otherwise nothing is removed." },
     { .name = "seed", .kind = DN_LINE, .synopsis = "%seed [N]", .run = run_seed,
       .source = __FILE__,
       .help = "Seed every random choice that follows: splits, shuffles, weight\n"

@@ -244,6 +244,7 @@ static int m_execute(dn_interp *self, const dn_execute_request *req, const dn_si
 {
     dn_magics *m = (dn_magics *)self;
     dn_cancel_reset(&m->cancel);
+    dn_cancel_reap(&m->cancel);
     tap t = { out, req->silent, NULL };
     dn_sink wrapped = { &t, tap_stream, tap_display, tap_update, tap_result, tap_error,
                         tap_clear, tap_payload, tap_input };

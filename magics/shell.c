@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,11 +21,29 @@ int dn_cancel_init(dn_cancel *c, char *err, size_t errlen)
 {
     atomic_init(&c->requested, 0);
     atomic_init(&c->pgid, 0);
+    c->nleft = 0;
     if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
         snprintf(err, errlen, "cannot make the interrupt pipe: %s", strerror(errno));
         return -1;
     }
+    /* best effort: without it orphans go to init, which reaps them where init is sane */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     return 0;
+}
+
+/* Reaps finished members of group pg; 1 while some are still alive. */
+static int reap_group(int pg)
+{
+    while (waitpid(-pg, NULL, WNOHANG) > 0) {}
+    return kill(-pg, 0) == 0;
+}
+
+void dn_cancel_reap(dn_cancel *c)
+{
+    int keep = 0;
+    for (int k = 0; k < c->nleft; k++)
+        if (reap_group(c->left[k])) c->left[keep++] = c->left[k];
+    c->nleft = keep;
 }
 
 void dn_cancel_fini(dn_cancel *c)
@@ -138,6 +157,7 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
         close(po[0]); close(po[1]);
         return DN_SHELL_FAILED;
     }
+    dn_cancel_reap(c);
     pid_t pid;
     int rc = spawn(argv, po[1], pe[1], &pid, err, errlen);
     close(po[1]);
@@ -177,8 +197,9 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
             }
         }
         if (exited) {
-            /* after an interrupt, wait until the whole group is gone (escalating above) */
-            int group_alive = sent && sent < 3 && kill(-pid, 0) == 0;
+            /* after an interrupt, wait until the whole group is gone (escalating above);
+             * orphaned members are ours to reap (subreaper) */
+            int group_alive = reap_group(pid) && sent;
             if (!group_alive && (!open_pipes || sent || now_s() - exited_at > 0.5)) break;
             if (sent == 3 && now_s() - asked_at > 3.0) break;
         }
@@ -212,6 +233,9 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
         atomic_store(&c->pgid, 0);
         kill(-pid, SIGKILL);
         waitpid(pid, &status, 0);
+    }
+    if (reap_group(pid)) {   /* background jobs live on; reap them when they end */
+        if (c->nleft < (int)(sizeof c->left / sizeof *c->left)) c->left[c->nleft++] = pid;
     }
     if (sent) return DN_SHELL_INTERRUPTED;
     if (WIFSIGNALED(status)) { *code = WTERMSIG(status); return DN_SHELL_SIGNALED; }

@@ -13,9 +13,16 @@ typedef struct dn_cancel {
     atomic_int requested;   /* set by dn_cancel_request, cleared when a cell starts */
     atomic_int pgid;        /* process group of the running shell line, 0 when none */
     int wake[2];            /* self-pipe: a request wakes the poll loop at once */
+    int left[64];           /* groups whose background jobs outlived their line */
+    int nleft;
 } dn_cancel;
 
+/* Also makes this process a child subreaper (Linux): descendants of a shell line that
+ * lose their parent become ours instead of init's, so we reap them even where init
+ * does not (containers). */
 int dn_cancel_init(dn_cancel *c, char *err, size_t errlen);
+/* Reaps what finished of the background jobs earlier lines left behind. */
+void dn_cancel_reap(dn_cancel *c);
 void dn_cancel_fini(dn_cancel *c);
 /* Async-signal-safe: flags the request, sends SIGINT to the running group, wakes the
  * loop. */
@@ -36,7 +43,8 @@ typedef enum dn_shell_outcome {
  * dispositions, an empty signal mask, and no descriptor of ours beyond 0-2. After an
  * interrupt the group gets SIGINT, then SIGTERM after 1 s, then SIGKILL after 2 s.
  * Once the shell itself has exited, output of background jobs it left is read for
- * another half second at most; they are not waited for. */
+ * another half second at most; they are not waited for (dn_cancel_reap reaps them
+ * later). */
 dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *out,
                               int *code, char *err, size_t errlen);
 

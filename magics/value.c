@@ -191,7 +191,7 @@ static int parse_items(parser *p, dn_value *c, char open, size_t open_at)
                 skip_space(p);
                 if (!p->s[p->i] || p->s[p->i] == ',' || p->s[p->i] == close) {
                     fail(p, DN_PARSE_ERROR, "missing value after '%s=' in argument %d "
-                         "(column %d)", key, p->argno, column_at(p, p->i));
+                         "(column %d)", key, p->argno, column_at(p, k + 1));
                     free(key);
                     return -1;
                 }
@@ -215,6 +215,11 @@ static int parse_items(parser *p, dn_value *c, char open, size_t open_at)
         if (ch == ',') { p->i++; trailing_comma = 1; continue; }
         if (ch == close) { p->i++; break; }
         if (!ch) continue;   /* reported as unclosed above */
+        if (ch == ')' || ch == ']') {
+            fail(p, DN_PARSE_ERROR, "'%c' closes '%c' (column %d) in argument %d (column %d)",
+                 ch, open, column_at(p, open_at), p->argno, column_at(p, p->i));
+            return -1;
+        }
         fail(p, DN_PARSE_ERROR, "expected ',' or '%c' after item %zu in argument %d (column %d)",
              close, c->n, p->argno, column_at(p, p->i));
         return -1;
@@ -392,7 +397,7 @@ dn_args *dn_args_parse(const char *text, int column0, dn_parse_status *status,
                 while (p.s[p.i] == ' ' || p.s[p.i] == '\t') p.i++;
                 if (!p.s[p.i] || is_space(p.s[p.i])) {
                     fail(&p, DN_PARSE_ERROR, "missing value after '%s=' in argument %d "
-                         "(column %d)", key, p.argno, column_at(&p, p.i));
+                         "(column %d)", key, p.argno, column_at(&p, k + 1));
                     free(key);
                     break;
                 }
@@ -526,7 +531,14 @@ static size_t format_into(const dn_value *v, char *buf, size_t len, size_t off)
     case DN_VAL_NONE: return put(buf, len, off, "None");
     case DN_VAL_BOOL: return put(buf, len, off, v->boolean ? "True" : "False");
     case DN_VAL_INT: return put(buf, len, off, "%lld", v->integer);
-    case DN_VAL_FLOAT: return put(buf, len, off, "%.17g", v->number);
+    case DN_VAL_FLOAT: {   /* shortest text that reads back the same, as Python's repr */
+        char num[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(num, sizeof num, "%.*g", prec, v->number);
+            if (strtod(num, NULL) == v->number) break;
+        }
+        return put(buf, len, off, "%s%s", num, strpbrk(num, ".eni") ? "" : ".0");
+    }
     case DN_VAL_NAME: return put(buf, len, off, "%s", v->text);
     case DN_VAL_STRING:
         off = put(buf, len, off, "'");
