@@ -70,7 +70,38 @@ static size_t cell_command(const char *code, char *name, size_t len)
 
 /* ---------- complete ---------- */
 
-static void complete_paths(const char *token, strs *out)
+typedef enum quoting {
+    Q_NONE,    /* inside quotes already: names as they are */
+    Q_SHELL,   /* a ! line: backslash before what the shell would split on */
+    Q_ARG,     /* a bare % argument: a name with blanks or quotes gets an opening quote */
+} quoting;
+
+static const char shell_special[] = " \t'\"\\|&;<>()$`*?[]#";
+
+/* The match as it must be typed in its context (caller frees). */
+static char *quote_match(const char *m, quoting q, int is_dir)
+{
+    if (q == Q_SHELL) {
+        char *o = malloc(strlen(m) * 2 + 1), *p = o;
+        if (!o) return NULL;
+        for (const char *c = m; *c; c++) {
+            if (strchr(shell_special, *c) && !(c == m && *c == '~')) *p++ = '\\';
+            *p++ = *c;
+        }
+        *p = 0;
+        return o;
+    }
+    if (q == Q_ARG && strpbrk(m, " \t'\"")) {
+        char qc = strchr(m, '\'') ? '"' : '\'';
+        char *o = NULL;
+        /* a file's name is complete: close the quote; a directory goes on */
+        if (asprintf(&o, "%c%s%s", qc, m, is_dir ? "" : (qc == '"' ? "\"" : "'")) < 0) return NULL;
+        return o;
+    }
+    return strdup(m);
+}
+
+static void complete_paths(const char *token, quoting q, strs *out)
 {
     const char *slash = strrchr(token, '/');
     size_t dlen = slash ? (size_t)(slash - token) + 1 : 0;
@@ -100,8 +131,10 @@ static void complete_paths(const char *token, strs *out)
             || ((de->d_type == DT_LNK || de->d_type == DT_UNKNOWN)
                 && fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode));
         char *m = NULL;
-        if (asprintf(&m, "%.*s%s%s", (int)dlen, token, de->d_name, is_dir ? "/" : "") >= 0)
-            strs_add(out, m);
+        if (asprintf(&m, "%.*s%s%s", (int)dlen, token, de->d_name, is_dir ? "/" : "") >= 0) {
+            strs_add(out, quote_match(m, q, is_dir));
+            free(m);
+        }
     }
     closedir(d);
     free(dir);
@@ -116,22 +149,53 @@ static void complete_names(dn_magics *m, const char *token, strs *out)
     }
 }
 
-static void complete_args(dn_magics *m, const dn_command *cmd, const char *token, strs *out)
+static void complete_args(dn_magics *m, const dn_command *cmd, const char *token, quoting q,
+                          strs *out)
 {
     if (!cmd) return;
     if (cmd->complete & DN_COMPLETE_KEYWORDS)
         for (size_t k = 0; cmd->keywords && cmd->keywords[k]; k++)
             if (!strncmp(cmd->keywords[k], token, strlen(token))) strs_add(out, strdup(cmd->keywords[k]));
     if (cmd->complete & DN_COMPLETE_NAMES) complete_names(m, token, out);
-    if (cmd->complete & DN_COMPLETE_PATHS) complete_paths(token, out);
+    if (cmd->complete & DN_COMPLETE_PATHS) complete_paths(token, q, out);
 }
 
-/* Start of the word that ends at pos, words being split at any of stops. */
-static size_t word_start(const char *code, size_t from, size_t pos, const char *stops)
+/* Start of the word that ends at pos, words being split at any of stops; with
+ * escapes, a stop after a backslash is part of the word (shell). */
+static size_t word_start(const char *code, size_t from, size_t pos, const char *stops, int escapes)
 {
     size_t k = pos;
-    while (k > from && !strchr(stops, code[k - 1])) k--;
+    while (k > from) {
+        if (strchr(stops, code[k - 1])) {
+            size_t b = 0;
+            while (escapes && k - 1 - b > from && code[k - 2 - b] == '\\') b++;
+            if (b % 2 == 0) break;
+            k -= b;   /* skip the escaped character and its backslashes */
+            if (k > from) k--;
+            continue;
+        }
+        k--;
+    }
     return k;
+}
+
+/* A shell word without its backslashes (caller frees). */
+static char *unescape(const char *s, size_t len)
+{
+    char *o = malloc(len + 1), *p = o;
+    if (!o) return NULL;
+    for (size_t k = 0; k < len; k++) {
+        if (s[k] == '\\' && k + 1 < len) k++;
+        *p++ = s[k];
+    }
+    *p = 0;
+    return o;
+}
+
+/* How a % argument starting at start is quoted: already inside quotes, or bare. */
+static quoting arg_quoting(const char *code, size_t start, size_t from)
+{
+    return start > from && (code[start - 1] == '\'' || code[start - 1] == '"') ? Q_NONE : Q_ARG;
 }
 
 json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
@@ -150,14 +214,15 @@ json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
 
     if (body_from && ls > body_from) {
         /* in the body of a %%command: what that command completes */
-        start = word_start(code, ls, pos, " \t'\"=(,[");
-        char *token = strndup(code + start, pos - start);
-        if (token) complete_args(m, dn_commands_find(cname, DN_CELL), token, &out);
+        /* bodies so far are scripts (%%sh): shell words */
+        start = word_start(code, ls, pos, " \t|;&<>()'\"=`", 1);
+        char *token = unescape(code + start, pos - start);
+        if (token) complete_args(m, dn_commands_find(cname, DN_CELL), token, Q_SHELL, &out);
         free(token);
     } else if (t < pos && code[t] == '!') {
-        start = word_start(code, t + 1, pos, " \t|;&<>()'\"=`");
-        char *token = strndup(code + start, pos - start);
-        if (token) complete_paths(token, &out);
+        start = word_start(code, t + 1, pos, " \t|;&<>()'\"=`", 1);
+        char *token = unescape(code + start, pos - start);
+        if (token) complete_paths(token, Q_SHELL, &out);
         free(token);
     } else if (t < pos && code[t] == '%') {
         int cell = code[t + 1] == '%';
@@ -176,10 +241,11 @@ json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
             }
         } else {
             char *name = strndup(code + ns, ne - ns);
-            start = word_start(code, ne, pos, " \t'\"=(,[");
+            start = word_start(code, ne, pos, " \t'\"=(,[", 0);
             char *token = strndup(code + start, pos - start);
             if (name && token)
-                complete_args(m, dn_commands_find(name, cell ? DN_CELL : DN_LINE), token, &out);
+                complete_args(m, dn_commands_find(name, cell ? DN_CELL : DN_LINE), token,
+                              arg_quoting(code, start, ne), &out);
             free(name);
             free(token);
         }

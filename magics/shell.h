@@ -43,8 +43,8 @@ typedef enum dn_shell_outcome {
  * dispositions, an empty signal mask, and no descriptor of ours beyond 0-2. After an
  * interrupt the group gets SIGINT, then SIGTERM after 1 s, then SIGKILL after 2 s.
  * Once the shell itself has exited, output of background jobs it left is read for
- * another half second at most; they are not waited for (dn_cancel_reap reaps them
- * later). */
+ * another half second at most, then the pipes close (a later write gets SIGPIPE); they
+ * are not waited for, dn_cancel_reap reaps them later. */
 dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *out,
                               int *code, char *err, size_t errlen);
 

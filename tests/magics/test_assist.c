@@ -68,6 +68,8 @@ int main(void)
     mkdir("αβ_dir", 0755);
     mkdir("sub", 0755);
     touch("sub/inner.txt");
+    touch("my file.txt");
+    mkdir("sp ace", 0755);
     setenv("HOME", tmp, 1);
 
     printf("# command names\n");
@@ -83,7 +85,7 @@ int main(void)
     printf("# paths\n");
     completes("%ls al", -1, (const char *const[]){ "alpha.txt", NULL }, 4, 6);
     completes("%cd αβ", -1, (const char *const[]){ "αβ_dir/", NULL }, 4, 6);
-    completes("%cd ", -1, (const char *const[]){ "alpha.txt", "sub/", "ünï.txt", "αβ_dir/", NULL }, 4, 4);
+    completes("%cd ", -1, (const char *const[]){ "'my file.txt'", "'sp ace/", "alpha.txt", "sub/", "ünï.txt", "αβ_dir/", NULL }, 4, 4);
     completes("%ls .h", -1, (const char *const[]){ ".hidden", NULL }, 4, 6);
     completes("%ls sub/i", -1, (const char *const[]){ "sub/inner.txt", NULL }, 4, 9);
     completes("%ls ~/su", -1, (const char *const[]){ "~/sub/", NULL }, 4, 8);
@@ -91,6 +93,13 @@ int main(void)
     completes("!cat ü", -1, (const char *const[]){ "ünï.txt", NULL }, 5, 6);
     completes("!ls | grep x >al", -1, (const char *const[]){ "alpha.txt", NULL }, 14, 16);
     completes("é€\n!ls αβ_dir/../su", -1, (const char *const[]){ "αβ_dir/../sub/", NULL }, 7, 19);
+    printf("# names with blanks: escaped in ! lines, quoted in %% arguments\n");
+    completes("!cat my", -1, (const char *const[]){ "my\\ file.txt", NULL }, 5, 7);
+    completes("!cat my\\ f", -1, (const char *const[]){ "my\\ file.txt", NULL }, 5, 10);
+    completes("!ls sp\\ ace/../my", -1, (const char *const[]){ "sp\\ ace/../my\\ file.txt", NULL }, 4, 17);
+    completes("%ls my", -1, (const char *const[]){ "'my file.txt'", NULL }, 4, 6);
+    completes("%cd sp", -1, (const char *const[]){ "'sp ace/", NULL }, 4, 6);
+    completes("%ls 'my", -1, (const char *const[]){ "my file.txt", NULL }, 5, 7);
     completes("%%sh\nls su", -1, (const char *const[]){ "sub/", NULL }, 8, 10);
     completes("%%html\nsu", -1, (const char *const[]){ NULL }, 7, 9);
     completes("%pwd su", -1, (const char *const[]){ NULL }, 5, 7);

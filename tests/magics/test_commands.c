@@ -148,6 +148,18 @@ static void shell_interrupt(void)
     char *out = fake_text(&f, "stdout");
     CHECK(rc == 0 && out && !strcmp(out, "alive\n"), "the next cell runs normally");
     free(out);
+    /* a background job is not waited for, and is reaped once it ends */
+    double t0 = now_s();
+    rc = run(it, &f, "!(sleep 0.8; exit 0) & echo started", 14);
+    double took = now_s() - t0;
+    out = fake_text(&f, "stdout");
+    CHECK(rc == 0 && out && !strcmp(out, "started\n") && took < 0.75,
+          "a line with a background job returns after %.2f s", took);
+    free(out);
+    struct timespec pause = { 1, 0 };
+    nanosleep(&pause, NULL);
+    run(it, &f, "%pwd", 15);
+    CHECK(no_children(), "the finished background job was reaped by the next cell");
     /* an interrupt between cells does not hit the next one */
     it->ops->interrupt(it);
     rc = run(it, &f, "!echo fine", 13);
