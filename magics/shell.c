@@ -189,9 +189,16 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
             /* look without reaping, so the pid (= our pgid) can't be reused while
              * dn_cancel_request may still signal it */
             siginfo_t si = { 0 };
-            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) {
+            int w = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+            if (w == 0 && si.si_pid == pid) {
                 atomic_store(&c->pgid, 0);
                 waitpid(pid, &status, 0);
+                exited = 1;
+                exited_at = now_s();
+            } else if (w < 0 && errno == ECHILD) {
+                /* SIGCHLD ignored by the host process: the system reaped it, status lost */
+                atomic_store(&c->pgid, 0);
+                status = 0;
                 exited = 1;
                 exited_at = now_s();
             }
