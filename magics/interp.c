@@ -294,8 +294,9 @@ static void m_shutdown(dn_interp *self, int restart)
 {
     (void)restart;
     dn_magics *m = (dn_magics *)self;
-    /* nothing runs between cells (each cell reaps the children it started), so what is
-     * left to release early is the workspace, which may hold large models and arrays */
+    /* a cell reaps the children it started; only background jobs (cmd &) may be left */
+    dn_cancel_hangup(&m->cancel);
+    /* the workspace may hold large models and arrays: release them now */
     while (dn_workspace_count(m->ws))
         dn_workspace_remove(m->ws, dn_workspace_name_at(m->ws, 0, NULL, NULL));
 }

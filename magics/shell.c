@@ -17,6 +17,13 @@
 
 extern char **environ;
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int dn_cancel_init(dn_cancel *c, char *err, size_t errlen)
 {
     atomic_init(&c->requested, 0);
@@ -52,6 +59,18 @@ void dn_cancel_fini(dn_cancel *c)
     close(c->wake[1]);
 }
 
+void dn_cancel_hangup(dn_cancel *c)
+{
+    for (int k = 0; k < c->nleft; k++) kill(-c->left[k], SIGHUP);
+    double until = now_s() + 0.5;
+    dn_cancel_reap(c);
+    while (c->nleft && now_s() < until) {
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        dn_cancel_reap(c);
+    }
+}
+
 void dn_cancel_request(dn_cancel *c)
 {
     int saved = errno;   /* a signal handler must leave errno as it found it */
@@ -77,12 +96,6 @@ void dn_cancel_reset(dn_cancel *c)
 
 int dn_cancel_requested(dn_cancel *c) { return atomic_load(&c->requested); }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One output pipe; pending holds the start of a UTF-8 character split across reads. */
 typedef struct pipe_state {

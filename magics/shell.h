@@ -23,6 +23,9 @@ typedef struct dn_cancel {
 int dn_cancel_init(dn_cancel *c, char *err, size_t errlen);
 /* Reaps what finished of the background jobs earlier lines left behind. */
 void dn_cancel_reap(dn_cancel *c);
+/* At shutdown: SIGHUP to those jobs, as a closing terminal does (nohup'd ones live on),
+ * and reaps whatever ends within half a second. */
+void dn_cancel_hangup(dn_cancel *c);
 void dn_cancel_fini(dn_cancel *c);
 /* Async-signal-safe: flags the request, sends SIGINT to the running group, wakes the
  * loop. */

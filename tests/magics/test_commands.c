@@ -454,7 +454,16 @@ int main(void)
     workspace();
     display();
     history();
+    printf("# shutdown\n");
+    run(it, &f, "!sh -c 'echo $$; exec sleep 30' &", 90);
+    char *out = fake_text(&f, "stdout");
+    int pid = out ? atoi(out) : 0;
+    free(out);
+    CHECK(pid > 0 && kill(pid, 0) == 0, "a background job outlives its line");
+    double t0 = now_s();
     it->ops->shutdown(it, 0);
+    CHECK(now_s() - t0 < 1.0 && kill(pid, 0) == -1 && errno == ESRCH && no_children(),
+          "shutdown hangs it up and reaps it (%.2f s)", now_s() - t0);
     it->ops->free(it);
     fake_reset(&f);
     if (tmp[0]) {
