@@ -39,7 +39,8 @@ static void addf(text *t, const char *fmt, ...)
     free(s);
 }
 
-/* The first sentence of a help text, for one-line listings. */
+/* The first sentence of a help text, for one-line listings (help texts keep it on their
+ * first line). */
 static int first_sentence(const char *help)
 {
     const char *end = help;
@@ -235,8 +236,7 @@ const dn_command dn_commands_core[] = {
               "Every NAME must exist; otherwise nothing is removed." },
     { .name = "seed", .kind = DN_LINE, .synopsis = "%seed [N]", .run = run_seed,
       .source = __FILE__,
-      .help = "Seed every random choice that follows: splits, shuffles, weight\n"
-              "initialisation, dropout.\n"
+      .help = "Seed every random choice that follows (splits, shuffles, init, dropout).\n"
               "Each command that draws at random takes the next seed of a sequence fixed by\n"
               "N, so running the notebook again from the top makes the same choices.\n"
               "Without N, shows the current seed (one is chosen at start when %seed was\n"
