@@ -316,22 +316,18 @@ json_t *dn_magics_is_complete(dn_interp *self, const char *code)
     dn_cell *cell = dn_cell_split(code, &line, &continues, err, sizeof err);
     if (!cell) return status("invalid");
     const char *verdict = continues ? "incomplete" : "complete";
+    /* judged on syntax alone, as IPython does: an unknown command with well-formed
+     * arguments is complete (running it says what is wrong) */
     for (size_t k = 0; k < cell->n && strcmp(verdict, "invalid"); k++) {
         const dn_stmt *st = &cell->stmts[k];
-        if (st->kind == DN_STMT_SHELL) continue;
+        if (st->kind == DN_STMT_SHELL || st->kind == DN_STMT_HELP) continue;
         const dn_command *cmd = dn_commands_find(st->name, st->cell_syntax ? DN_CELL : DN_LINE);
-        if (!cmd) { verdict = "invalid"; break; }
-        if (st->kind == DN_STMT_CELL) {
-            /* as IPython: a cell command's body goes on until a blank last line */
-            size_t len = strlen(code);
-            if (len && code[len - 1] == '\n') len--;
-            size_t ll = len;
-            while (ll > 0 && code[ll - 1] != '\n') ll--;
-            int blank_last = 1;
-            for (size_t q = ll; q < len; q++) if (!is_blank(code[q])) blank_last = 0;
-            if (ll == 0 || !blank_last) verdict = "incomplete";
+        /* a cell command needs a body: its first line alone asks for more */
+        if (st->kind == DN_STMT_CELL && !st->body[strspn(st->body, " \t\r\n")]) verdict = "incomplete";
+        if (cmd && cmd->raw_args) {
+            if (dn_args_open_depth(st->args, strlen(st->args)) > 0) verdict = "incomplete";
+            continue;
         }
-        if (st->kind == DN_STMT_HELP || cmd->raw_args) continue;
         dn_parse_status ps;
         dn_args *a = dn_args_parse(st->args, st->args_column, &ps, err, sizeof err);
         dn_args_free(a);
