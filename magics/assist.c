@@ -312,8 +312,8 @@ json_t *dn_magics_is_complete(dn_interp *self, const char *code)
     (void)self;
     if (!code) code = "";
     char err[512];
-    int line, continues;
-    dn_cell *cell = dn_cell_split(code, &line, &continues, err, sizeof err);
+    int continues;
+    dn_cell *cell = dn_cell_split(code, &continues, err, sizeof err);
     if (!cell) return status("invalid");
     const char *verdict = continues ? "incomplete" : "complete";
     /* judged on syntax alone, as IPython does: an unknown command with well-formed

@@ -78,10 +78,9 @@ static size_t name_len(const char *s, size_t len)
     return k;
 }
 
-dn_cell *dn_cell_split(const char *code, int *line_out, int *continues, char *err, size_t errlen)
+dn_cell *dn_cell_split(const char *code, int *continues, char *err, size_t errlen)
 {
     if (continues) *continues = 0;
-    if (line_out) *line_out = 0;
     dn_cell *cell = calloc(1, sizeof *cell);
     span *lines = NULL;
     size_t nl = 0;
@@ -140,7 +139,6 @@ dn_cell *dn_cell_split(const char *code, int *line_out, int *continues, char *er
             snprintf(err, errlen, "line %zu: '%.*s%s' is not a command: a line is %%name args, "
                      "!shell command, or # comment (a %%%%name cell command goes on the first "
                      "line)", i + 1, shown, t, tl > 40 ? "…" : "");
-            if (line_out) *line_out = (int)i + 1;
             goto fail;
         }
         int percents = tl > 1 && t[1] == '%' ? 2 : 1;
@@ -149,7 +147,6 @@ dn_cell *dn_cell_split(const char *code, int *line_out, int *continues, char *er
         if (!nlen) {
             snprintf(err, errlen, "line %zu: '%s' needs a command name (%%lsmagic lists them)",
                      i + 1, percents == 2 ? "%%" : "%");
-            if (line_out) *line_out = (int)i + 1;
             goto fail;
         }
         st.name = strndup(t + percents, nlen);
@@ -164,7 +161,6 @@ dn_cell *dn_cell_split(const char *code, int *line_out, int *continues, char *er
                 snprintf(err, errlen, "line %zu: write %s%s? alone on its line to see its help",
                          i + 1, percents == 2 ? "%%" : "%", st.name);
                 free(st.name);
-                if (line_out) *line_out = (int)i + 1;
                 goto fail;
             }
             st.kind = DN_STMT_HELP;
@@ -181,7 +177,6 @@ dn_cell *dn_cell_split(const char *code, int *line_out, int *continues, char *er
                 snprintf(err, errlen, "line %zu: %%%%%s must be the first line of the cell: a "
                          "cell command takes the rest of the cell as its body", i + 1, st.name);
                 free(st.name);
-                if (line_out) *line_out = (int)i + 1;
                 goto fail;
             }
             st.kind = DN_STMT_CELL;

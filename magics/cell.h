@@ -31,10 +31,10 @@ typedef struct dn_cell {
 /* Cuts code into statements. Blank lines and lines starting with # are skipped; in a %
  * line, ' #' outside quotes and brackets starts a comment. A line ending in \ continues
  * on the next; a % line whose brackets are still open continues too. Returns NULL with a
- * message (and *line_out = the offending line) when a line is not a statement or a %%
- * command is not first. *continues (when not NULL) is set to 1 when the code ends in the
+ * message naming the offending line when a line is not a statement or a %% command is
+ * not first. *continues (when not NULL) is set to 1 when the code ends in the
  * middle of a statement (a trailing \), for is_complete. */
-dn_cell *dn_cell_split(const char *code, int *line_out, int *continues, char *err, size_t errlen);
+dn_cell *dn_cell_split(const char *code, int *continues, char *err, size_t errlen);
 void dn_cell_free(dn_cell *cell);
 
 #endif

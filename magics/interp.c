@@ -157,7 +157,7 @@ static char *tap_input(void *c, const char *prompt, int password)
 /* ---------- running a cell ---------- */
 
 typedef struct prepared {
-    const dn_command *cmd;   /* NULL for shell and help statements */
+    const dn_command *cmd;   /* NULL for shell statements */
     dn_args *args;
 } prepared;
 
@@ -209,8 +209,7 @@ static int prepare(dn_ctx *ctx, const dn_cell *cell, prepared *prep)
 static int run_cell(dn_ctx *ctx, const char *code)
 {
     char err[512];
-    int line = 0;
-    dn_cell *cell = dn_cell_split(code, &line, NULL, err, sizeof err);
+    dn_cell *cell = dn_cell_split(code, NULL, err, sizeof err);
     if (!cell) return dn_fail(ctx, "SyntaxError", "%s", err);
     ctx->multiline = cell->n > 1;
     prepared *prep = calloc(cell->n ? cell->n : 1, sizeof *prep);
