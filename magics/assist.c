@@ -11,22 +11,26 @@
 
 /* ---------- small helpers ---------- */
 
-typedef struct strs { char **v; size_t n, cap; } strs;
+/* Matches with the kind JupyterLab shows beside each (metadata._jupyter_types_experimental). */
+typedef struct match { char *text; const char *type; } match;
+typedef struct strs { match *v; size_t n, cap; } strs;
 
-static void strs_add(strs *s, char *owned)
+static void strs_add(strs *s, char *owned, const char *type)
 {
     if (!owned) return;
     if (s->n == s->cap) {
-        char **nv = realloc(s->v, (s->cap = s->cap ? s->cap * 2 : 16) * sizeof *nv);
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        match *nv = realloc(s->v, cap * sizeof *nv);
         if (!nv) { free(owned); return; }
         s->v = nv;
+        s->cap = cap;
     }
-    s->v[s->n++] = owned;
+    s->v[s->n++] = (match){ owned, type };
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_match(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const match *)a)->text, ((const match *)b)->text);
 }
 
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -132,7 +136,7 @@ static void complete_paths(const char *token, quoting q, strs *out)
                 && fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode));
         char *m = NULL;
         if (asprintf(&m, "%.*s%s%s", (int)dlen, token, de->d_name, is_dir ? "/" : "") >= 0) {
-            strs_add(out, quote_match(m, q, is_dir));
+            strs_add(out, quote_match(m, q, is_dir), is_dir ? "directory" : "path");
             free(m);
         }
     }
@@ -145,7 +149,7 @@ static void complete_names(dn_magics *m, const char *token, strs *out)
     size_t tl = strlen(token);
     for (size_t k = 0; k < dn_workspace_count(m->ws); k++) {
         const char *name = dn_workspace_name_at(m->ws, k, NULL, NULL);
-        if (!strncmp(name, token, tl)) strs_add(out, strdup(name));
+        if (!strncmp(name, token, tl)) strs_add(out, strdup(name), "instance");
     }
 }
 
@@ -155,7 +159,7 @@ static void complete_args(dn_magics *m, const dn_command *cmd, const char *token
     if (!cmd) return;
     if (cmd->complete & DN_COMPLETE_KEYWORDS)
         for (size_t k = 0; cmd->keywords && cmd->keywords[k]; k++)
-            if (!strncmp(cmd->keywords[k], token, strlen(token))) strs_add(out, strdup(cmd->keywords[k]));
+            if (!strncmp(cmd->keywords[k], token, strlen(token))) strs_add(out, strdup(cmd->keywords[k]), "keyword");
     if (cmd->complete & DN_COMPLETE_NAMES) complete_names(m, token, out);
     if (cmd->complete & DN_COMPLETE_PATHS) complete_paths(token, q, out);
 }
@@ -237,7 +241,7 @@ json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
                 if (c->kind == DN_CELL && !first) continue;
                 if (cell && c->kind != DN_CELL) continue;
                 char *s = NULL;
-                if (asprintf(&s, "%s%s", c->kind == DN_CELL ? "%%" : "%", c->name) >= 0) strs_add(&out, s);
+                if (asprintf(&s, "%s%s", c->kind == DN_CELL ? "%%" : "%", c->name) >= 0) strs_add(&out, s, "magic");
             }
         } else {
             char *name = strndup(code + ns, ne - ns);
@@ -250,17 +254,21 @@ json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
             free(token);
         }
     }
-    if (out.n) qsort(out.v, out.n, sizeof *out.v, cmp_str);
-    json_t *matches = json_array();
+    if (out.n) qsort(out.v, out.n, sizeof *out.v, cmp_match);
+    json_int_t cs = (json_int_t)dn_utf8_count(code, start), ce = (json_int_t)dn_utf8_count(code, pos);
+    json_t *matches = json_array(), *types = json_array();
     for (size_t k = 0; k < out.n; k++) {
-        json_t *s = json_string(out.v[k]);   /* NULL for a file name that is not UTF-8 */
-        if (s) json_array_append_new(matches, s);
-        free(out.v[k]);
+        json_t *s = json_string(out.v[k].text);   /* NULL for a file name that is not UTF-8 */
+        if (s) {
+            json_array_append(matches, s);
+            json_array_append_new(types, json_pack("{s:I, s:I, s:o, s:s}", "start", cs, "end", ce,
+                                                   "text", s, "type", out.v[k].type));
+        }
+        free(out.v[k].text);
     }
     free(out.v);
-    return json_pack("{s:o, s:I, s:I, s:{}}", "matches", matches,
-                     "cursor_start", (json_int_t)dn_utf8_count(code, start),
-                     "cursor_end", (json_int_t)dn_utf8_count(code, pos), "metadata");
+    return json_pack("{s:o, s:I, s:I, s:{s:o}}", "matches", matches, "cursor_start", cs,
+                     "cursor_end", ce, "metadata", "_jupyter_types_experimental", types);
 }
 
 /* ---------- inspect ---------- */

@@ -406,7 +406,8 @@ const dn_command dn_commands_files[] = {
       .complete = DN_COMPLETE_PATHS,
       .help = "Run the body of the cell as one /bin/sh script.\n"
               "Output streams while it runs; a non-zero exit status fails the cell with a\n"
-              "ShellError. Interrupt works as for ! lines (see !? in %lsmagic).\n\n"
+              "ShellError. Standard input is empty; interrupt stops it as it stops ! lines\n"
+              "(SIGINT to its process group, then SIGTERM, then SIGKILL).\n\n"
               "Example:\n  %%sh\n  for c in cat dog; do mkdir -p train/$c; mv train/$c.*.jpg train/$c/; done" },
     { 0 },
 };

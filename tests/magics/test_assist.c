@@ -82,6 +82,13 @@ int main(void)
     completes("%cd ü\n%se", -1, (const char *const[]){ "%seed", NULL }, 6, 9);
     completes("%pw", 2, (const char *const[]){ "%pwd", NULL }, 0, 2);
 
+    json_t *r0 = it->ops->complete(it, "%cd su", 6);
+    char *types = json_dumps(json_object_get(r0, "metadata"), JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK(types && !strcmp(types, "{\"_jupyter_types_experimental\":[{\"end\":6,\"start\":4,"
+                           "\"text\":\"sub/\",\"type\":\"directory\"}]}"), "JupyterLab's match types: %s", types);
+    free(types);
+    json_decref(r0);
+
     printf("# paths\n");
     completes("%ls al", -1, (const char *const[]){ "alpha.txt", NULL }, 4, 6);
     completes("%cd αβ", -1, (const char *const[]){ "αβ_dir/", NULL }, 4, 6);
