@@ -57,8 +57,8 @@ static int writepng(const char *path, int w, int h, int ct, int depth, int inter
         png_set_PLTE(png, info, pal, 1 << depth);
         png_set_tRNS(png, info, trans, 1 << depth, NULL);
     }
-    int passes = png_set_interlace_handling(png);   /* 7 with Adam7, else 1 */
     png_write_info(png, info);
+    int passes = png_set_interlace_handling(png);   /* 7 with Adam7, else 1 */
     size_t rowbytes = ((size_t)w * nsamp * depth + 7) / 8;
     png_bytep row = calloc(1, rowbytes);
     unsigned maxv = (1u << depth) - 1;
