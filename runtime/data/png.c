@@ -71,7 +71,8 @@ int dn_png_decode(const unsigned char *buf, size_t n, dn_image *out,
         png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16)
         png_set_strip_16(png);
-    if (ct & PNG_COLOR_MASK_ALPHA)
+    /* palette expansion also turns tRNS into alpha, so strip it for those too */
+    if ((ct & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS))
         png_set_strip_alpha(png);
     if (!(ct & PNG_COLOR_MASK_COLOR))
         png_set_gray_to_rgb(png);
