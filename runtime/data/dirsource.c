@@ -47,6 +47,7 @@ struct dn_dir_source {
     long n;
     char **files;          /* relative names, unshuffled order */
     int *labels;
+    unsigned char *bad;    /* per file: failed to decode once (then never retried) */
     long skipped;
 
     long nb;               /* batches per epoch */
@@ -445,13 +446,16 @@ static void *work(void *arg)
         }
         if (B >= s->skip_before) {
             long f = s->perm[e & 1][j * o->batch_size + i];
+            int known_bad = s->bad[f];
             pthread_mutex_unlock(&s->mu);
 
             char path[PATH_MAX], err[200];
             float *x = sl->x + (size_t)i * s->img_floats;
             int k = snprintf(path, sizeof path, "%s/%s", s->dir, s->files[f]);
-            int ok = k > 0 && (size_t)k < sizeof path;
-            if (!ok)
+            int ok = k > 0 && (size_t)k < sizeof path && !known_bad;
+            if (known_bad)
+                err[0] = 0;
+            else if (!ok)
                 snprintf(err, sizeof err, "path too long");
             else
                 ok = dn_image_decode_file(path, o->exact ? 0 : o->width, o->exact ? 0 : o->height,
@@ -473,8 +477,9 @@ static void *work(void *arg)
 
             pthread_mutex_lock(&s->mu);
             s->decoded++;
-            if (failed) {
+            if (failed && !s->bad[f]) {
                 char msg[PATH_MAX + 300];
+                s->bad[f] = 1;
                 snprintf(msg, sizeof msg, "could not decode %s: %s; it is used as a black image",
                          s->files[f], err);
                 s->decode_failures++;
@@ -632,6 +637,7 @@ void dn_dir_source_free(dn_dir_source *s)
         free(s->files[i]);
     free(s->files);
     free(s->labels);
+    free(s->bad);
     for (int k = 0; k < s->nclasses; k++)
         free(s->class_names[k]);
     free(s->class_names);
@@ -708,9 +714,10 @@ int dn_dir_source_new(const dn_dir_options *o, dn_dir_source **out, char *err, s
     s->img_floats = (size_t)o->width * o->height * 3;
     s->nslots = o->prefetch + 1;
     s->slots = calloc(s->nslots, sizeof *s->slots);
+    s->bad = calloc(s->n, 1);
     s->perm[0] = malloc(sizeof(long) * s->n);
     s->perm[1] = malloc(sizeof(long) * s->n);
-    int ok = s->slots && s->perm[0] && s->perm[1];
+    int ok = s->slots && s->perm[0] && s->perm[1] && s->bad;
     for (int i = 0; ok && i < s->nslots; i++) {
         slot *sl = &s->slots[i];
         sl->batch = -1;

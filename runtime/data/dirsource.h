@@ -13,8 +13,8 @@
  * marker are checked (dn_image_probe), failures are skipped with a warning naming
  * the file and counted. A file that passes that check but still fails to decode
  * later (damage in the middle of its data) keeps its place, is delivered as a black
- * image, and is warned about and counted separately, so counts never change
- * mid-training. Images are decoded by worker threads into a bounded ring of batches:
+ * image (in every epoch, without retrying), and is warned about once and counted
+ * separately, so counts never change mid-training. Images are decoded by worker threads into a bounded ring of batches:
  * memory is (prefetch + 1) batches whatever the folder's size. */
 #ifndef DN_DATA_DIRSOURCE_H
 #define DN_DATA_DIRSOURCE_H
@@ -80,7 +80,7 @@ const char *dn_dir_source_dir(const dn_dir_source *s);
 const dn_dir_options *dn_dir_source_options(const dn_dir_source *s);
 /* files skipped at scan time */
 long dn_dir_source_skipped(const dn_dir_source *s);
-/* images that failed to decode since creation (delivered black) */
+/* files that failed to decode since creation (delivered black) */
 long dn_dir_source_decode_failures(dn_dir_source *s);
 /* images decoded since creation (for tests of the prefetch bound) */
 long dn_dir_source_images_decoded(dn_dir_source *s);

@@ -372,6 +372,12 @@ static void test_decode_failure(void)
           "a good one is BGR minus the ImageNet mean");
     CHECK(dn_dir_source_decode_failures(s) == 1 && w.n == 1 && strstr(w.msg[0], "a/1.png"),
           "one decode failure, warned by name: %s", w.msg[0]);
+    for (int e = 0; e < 2; e++) {
+        bs->ops->reset(bs, err, sizeof err);
+        r = bs->ops->next(bs, &bt, err, sizeof err);
+    }
+    CHECK(r == 1 && bt.n == 3 && dn_dir_source_decode_failures(s) == 1 && w.n == 1,
+          "two epochs later: still black, still one failure and one warning (%d)", w.n);
     dn_dir_source_free(s);
 }
 
