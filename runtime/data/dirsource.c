@@ -344,13 +344,15 @@ static int scan(dn_dir_source *s, char *err, size_t errlen)
             snprintf(err, errlen, "%s has no class folders (and no images)", s->dir);
         return -1;
     }
-    qsort(s->class_names, s->nclasses, sizeof *s->class_names, cmp_str);
+    if (s->nclasses > 1)
+        qsort(s->class_names, s->nclasses, sizeof *s->class_names, cmp_str);
 
     elist el = {0};
     for (int k = 0; k < s->nclasses && rc == 0; k++)
         rc = walk(s->dir, s->class_names[k], k, &el, 0, err, errlen);
     if (rc == 0) {
-        qsort(el.e, el.n, sizeof *el.e, cmp_entry);
+        if (el.n > 1)
+            qsort(el.e, el.n, sizeof *el.e, cmp_entry);
         rc = probe_all(s, &el, err, errlen);
     }
     for (long i = 0; i < el.n; i++) {

@@ -118,7 +118,7 @@ static int list(int dfd, const char *rel, int want_dirs, strs *out)
             rc = strs_add(out, de->d_name);
     }
     closedir(d);
-    if (rc == 0)
+    if (rc == 0 && out->n > 1)
         qsort(out->v, out->n, sizeof *out->v, cmp_str);
     return rc;
 }
@@ -253,7 +253,8 @@ static int make_plan(int dfd, const dn_split_options *o, plan *p, char *err, siz
         if ((i == 0 || !classes.n || strcmp(cls[i], classes.v[classes.n - 1])) &&
             strs_add(&classes, cls[i]) != 0)
             goto oom;
-    qsort(classes.v, classes.n, sizeof *classes.v, cmp_str);
+    if (classes.n > 1)
+        qsort(classes.v, classes.n, sizeof *classes.v, cmp_str);
     long u = 0;
     for (long i = 0; i < classes.n; i++) {
         if (u && !strcmp(classes.v[u - 1], classes.v[i])) {
@@ -273,7 +274,8 @@ static int make_plan(int dfd, const dn_split_options *o, plan *p, char *err, siz
         goto oom;
     memcpy(val, idx, sizeof *val * nv);
     memcpy(rest, idx + nv, sizeof *rest * nr);
-    qsort(rest, nr, sizeof *rest, cmp_long);
+    if (nr > 1)
+        qsort(rest, nr, sizeof *rest, cmp_long);
 
     static const char *dirs[] = {"valid", "results", "sample", "sample/train", "sample/valid",
                                  "sample/test", "sample/results"};
@@ -302,7 +304,8 @@ static int make_plan(int dfd, const dn_split_options *o, plan *p, char *err, siz
         }
     }
     memcpy(pick, val, sizeof *pick * nv);
-    qsort(pick, nv, sizeof *pick, cmp_long);
+    if (nv > 1)
+        qsort(pick, nv, sizeof *pick, cmp_long);
     dn_data_shuffle(pick, nv, o->seed, 3);
     for (long i = 0; i < o->sample_valid; i++) {
         const char *f = files.v[pick[i]], *c = cls[pick[i]];

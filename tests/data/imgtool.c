@@ -86,12 +86,13 @@ static int writepng(const char *path, int w, int h, int ct, int depth, int inter
     return fclose(f) == 0 ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+static dn_image img;
+static unsigned char *fb;
+static size_t fcap;
+
+static int run(int argc, char **argv)
 {
     char err[256];
-    dn_image img = {0};
-    unsigned char *fb = NULL;
-    size_t fcap = 0;
     if (argc == 4 && !strcmp(argv[1], "decode")) {
         if (dn_image_decode_file(argv[2], 0, 0, &img, &fb, &fcap, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
@@ -118,6 +119,8 @@ int main(int argc, char **argv)
         dn_resizer *r = dn_resizer_new();
         if (dn_resize_rgb(r, img.px, img.w, img.h, out, w, h, pre, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
+            dn_resizer_free(r);
+            free(out);
             return 1;
         }
         char head[64];
@@ -125,21 +128,26 @@ int main(int argc, char **argv)
         int rc = write_file(argv[6], head, out, sizeof(float) * w * h * 3);
         dn_resizer_free(r);
         free(out);
-        free(fb);
-        dn_image_fini(&img);
         return rc ? 1 : 0;
     }
     if (argc == 8 && !strcmp(argv[1], "resize-raw")) {
         int sw = atoi(argv[3]), sh = atoi(argv[4]), w = atoi(argv[5]), h = atoi(argv[6]);
         FILE *f = fopen(argv[2], "rb");
         unsigned char *src = malloc((size_t)sw * sh * 3);
-        if (!f || fread(src, 1, (size_t)sw * sh * 3, f) != (size_t)sw * sh * 3)
+        size_t got = f ? fread(src, 1, (size_t)sw * sh * 3, f) : 0;
+        if (f)
+            fclose(f);
+        if (got != (size_t)sw * sh * 3) {
+            free(src);
             return 1;
-        fclose(f);
+        }
         float *out = malloc(sizeof(float) * w * h * 3);
         dn_resizer *r = dn_resizer_new();
         if (dn_resize_rgb(r, src, sw, sh, out, w, h, DN_PRE_NONE, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
+            dn_resizer_free(r);
+            free(out);
+            free(src);
             return 1;
         }
         int rc = write_file(argv[7], NULL, out, sizeof(float) * w * h * 3);
@@ -162,4 +170,12 @@ int main(int argc, char **argv)
                         atoi(argv[7]));
     fprintf(stderr, "usage: see the comment at the top of imgtool.c\n");
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    dn_image_fini(&img);
+    free(fb);
+    return rc;
 }
