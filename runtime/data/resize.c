@@ -20,6 +20,7 @@ typedef struct table {
     int taps;         /* taps per output index (the widest window; never above in) */
     int *lo, *n;      /* first source index and tap count per output index */
     float *w;         /* out * ksize weights */
+    v4f *w4;          /* out * taps weights, each in all 4 lanes (horizontal pass) */
 } table;
 
 struct dn_resizer {
@@ -66,6 +67,7 @@ static void table_fini(table *t)
     free(t->lo);
     free(t->n);
     free(t->w);
+    free(t->w4);
     memset(t, 0, sizeof *t);
 }
 
@@ -147,6 +149,16 @@ static int table_make(table *t, int in, int out)
         t->n[xx] = t->taps;
     }
     free(k);
+    t->w4 = malloc(sizeof(v4f) * out * (t->taps ? t->taps : 1));
+    if (!t->w4) {
+        table_fini(t);
+        return -1;
+    }
+    for (int xx = 0; xx < out; xx++)
+        for (int j = 0; j < t->taps; j++) {
+            float w = t->w[(size_t)xx * ksize + j];
+            t->w4[(size_t)xx * t->taps + j] = (v4f){w, w, w, w};
+        }
     t->in = in;
     t->out = out;
     t->ksize = ksize;
@@ -185,25 +197,130 @@ static void to_float(const unsigned char *s, float *d, size_t n)
         d[i] = s[i];
 }
 
-/* One output row of the vertical pass: the weighted sum of n float rows. */
+/* One output row of the vertical pass: the weighted sum of n float rows, 16 floats
+ * a step; fixed-count copies let the compiler unroll the taps. */
+#define VROW_BODY(N)                                                               \
+    size_t i = 0;                                                                  \
+    for (; i + 16 <= len; i += 16) {                                               \
+        v4f a = {0, 0, 0, 0}, b = a, c = a, d = a;                                 \
+        for (int k = 0; k < (N); k++) {                                            \
+            const float *p = rows[k] + i;                                          \
+            v4f wk = {w[k], w[k], w[k], w[k]};                                     \
+            a += wk * load4(p);                                                    \
+            b += wk * load4(p + 4);                                                \
+            c += wk * load4(p + 8);                                                \
+            d += wk * load4(p + 12);                                               \
+        }                                                                          \
+        store4(out + i, a);                                                        \
+        store4(out + i + 4, b);                                                    \
+        store4(out + i + 8, c);                                                    \
+        store4(out + i + 12, d);                                                   \
+    }                                                                              \
+    for (; i < len; i++) {                                                         \
+        float a = 0;                                                               \
+        for (int k = 0; k < (N); k++)                                              \
+            a += w[k] * rows[k][i];                                                \
+        out[i] = a;                                                                \
+    }
+
+#define VROW_FIXED(N)                                                              \
+    static void vrow_##N(const float *const *rows, const float *w, size_t len,     \
+                         float *out)                                               \
+    {                                                                              \
+        VROW_BODY(N)                                                               \
+    }
+VROW_FIXED(2)
+VROW_FIXED(3)
+VROW_FIXED(4)
+VROW_FIXED(5)
+VROW_FIXED(6)
+VROW_FIXED(7)
+VROW_FIXED(8)
+
 static void vrow(const float *const *rows, int n, const float *w, size_t len, float *out)
 {
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        v4f a = {0, 0, 0, 0}, b = {0, 0, 0, 0};
-        for (int k = 0; k < n; k++) {
-            v4f wk = {w[k], w[k], w[k], w[k]};
-            a += wk * load4(rows[k] + i);
-            b += wk * load4(rows[k] + i + 4);
-        }
-        store4(out + i, a);
-        store4(out + i + 4, b);
+    switch (n) {
+    case 2: vrow_2(rows, w, len, out); return;
+    case 3: vrow_3(rows, w, len, out); return;
+    case 4: vrow_4(rows, w, len, out); return;
+    case 5: vrow_5(rows, w, len, out); return;
+    case 6: vrow_6(rows, w, len, out); return;
+    case 7: vrow_7(rows, w, len, out); return;
+    case 8: vrow_8(rows, w, len, out); return;
+    default: { VROW_BODY(n) }
     }
-    for (; i < len; i++) {
-        float a = 0;
-        for (int k = 0; k < n; k++)
-            a += w[k] * rows[k][i];
-        out[i] = a;
+}
+
+static inline v4f finish(v4f acc, v4f mul, v4f add, int bgr)
+{
+    acc = acc * mul + add;
+    return bgr ? __builtin_shuffle(acc, (v4i){2, 1, 0, 3}) : acc;
+}
+
+/* Writes pixel x of an output row: 4-wide stores spill one float into the next
+ * pixel, written after, so only a row's last pixel is stored lane by lane. */
+static inline void put(float *o, int x, int dw, v4f v)
+{
+    if (x < dw - 1) {
+        store4(o + (size_t)x * 3, v);
+    } else {
+        o[(size_t)x * 3] = v[0];
+        o[(size_t)x * 3 + 1] = v[1];
+        o[(size_t)x * 3 + 2] = v[2];
+    }
+}
+
+static void hcopy(const float *s0, const float *s1, float *o0, float *o1, int dw,
+                  v4f mul, v4f add, int bgr)
+{
+    for (int x = 0; x < dw; x++) {
+        put(o0, x, dw, finish(load4(s0 + (size_t)x * 3), mul, add, bgr));
+        put(o1, x, dw, finish(load4(s1 + (size_t)x * 3), mul, add, bgr));
+    }
+}
+
+/* One generic loop, and copies with the tap count fixed so the compiler unrolls
+ * the inner loop (the common shrink factors need 2 to 8 taps). */
+#define HROWS_BODY(N)                                                              \
+    for (int x = 0; x < dw; x++) {                                                 \
+        const float *p0 = s0 + (size_t)lo[x] * 3, *p1 = s1 + (size_t)lo[x] * 3;    \
+        const v4f *w = w4 + (size_t)x * (N);                                       \
+        v4f a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};                                  \
+        for (int k = 0; k < (N); k++) {                                            \
+            a0 += w[k] * load4(p0 + 3 * k);                                        \
+            a1 += w[k] * load4(p1 + 3 * k);                                        \
+        }                                                                          \
+        put(o0, x, dw, finish(a0, mul, add, bgr));                                 \
+        put(o1, x, dw, finish(a1, mul, add, bgr));                                 \
+    }
+
+#define HROWS_FIXED(N)                                                             \
+    static void hrows_##N(const float *s0, const float *s1, float *o0, float *o1,  \
+                          const int *lo, const v4f *w4, int dw, v4f mul, v4f add,  \
+                          int bgr)                                                 \
+    {                                                                              \
+        HROWS_BODY(N)                                                              \
+    }
+HROWS_FIXED(2)
+HROWS_FIXED(3)
+HROWS_FIXED(4)
+HROWS_FIXED(5)
+HROWS_FIXED(6)
+HROWS_FIXED(7)
+HROWS_FIXED(8)
+
+static void hrows(const float *s0, const float *s1, float *o0, float *o1, const int *lo,
+                  const v4f *w4, int taps, int dw, v4f mul, v4f add, int bgr)
+{
+    switch (taps) {
+    case 2: hrows_2(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 3: hrows_3(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 4: hrows_4(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 5: hrows_5(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 6: hrows_6(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 7: hrows_7(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 8: hrows_8(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    default: HROWS_BODY(taps)
     }
 }
 
@@ -275,36 +392,16 @@ int dn_resize_rgb(dn_resizer *r, const unsigned char *src, int sw, int sh,
         mul = (v4f){1.0f / 255, 1.0f / 255, 1.0f / 255, 0};
     else if (pre == DN_PRE_VGG)
         add = (v4f){-123.68f, -116.779f, -103.939f, 0};
-    const v4i bgr = {2, 1, 0, 3};
-    /* horizontal pass: 3 useful lanes of 4 per pixel */
-    for (int y = 0; y < dh; y++) {
-        const float *s = r->tmp + (size_t)y * row;
-        float *o = dst + (size_t)y * dw * 3;
-        const table *t = &r->h;
-        for (int x = 0; x < dw; x++) {
-            v4f acc;
-            if (sw == dw) {
-                acc = load4(s + (size_t)x * 3);
-            } else {
-                const float *w = t->w + (size_t)x * t->ksize;
-                const float *p = s + (size_t)t->lo[x] * 3;
-                acc = (v4f){0, 0, 0, 0};
-                for (int k = 0; k < t->n[x]; k++)
-                    acc += (v4f){w[k], w[k], w[k], w[k]} * load4(p + 3 * k);
-            }
-            acc = acc * mul + add;
-            if (pre == DN_PRE_VGG)
-                acc = __builtin_shuffle(acc, bgr);
-            /* a 4-wide store spills one float into the next pixel, which is
-             * written after; only the image's very last pixel needs 3 lanes */
-            if (y < dh - 1 || x < dw - 1) {
-                store4(o + (size_t)x * 3, acc);
-            } else {
-                o[(size_t)x * 3] = acc[0];
-                o[(size_t)x * 3 + 1] = acc[1];
-                o[(size_t)x * 3 + 2] = acc[2];
-            }
-        }
+    /* horizontal pass, two rows at a time (they share the weights) */
+    const table *th = &r->h;
+    for (int y = 0; y < dh; y += 2) {
+        int y1 = y + 1 < dh ? y + 1 : y;
+        const float *s0 = r->tmp + (size_t)y * row, *s1 = r->tmp + (size_t)y1 * row;
+        float *o0 = dst + (size_t)y * dw * 3, *o1 = dst + (size_t)y1 * dw * 3;
+        if (sw == dw)
+            hcopy(s0, s1, o0, o1, dw, mul, add, pre == DN_PRE_VGG);
+        else
+            hrows(s0, s1, o0, o1, th->lo, th->w4, th->taps, dw, mul, add, pre == DN_PRE_VGG);
     }
     return 0;
 }
