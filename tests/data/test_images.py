@@ -3,8 +3,9 @@
 Tolerances (values 0..255):
   decode, PNG and BMP: exact; JPEG at full size: exact (same libjpeg-turbo, same ISLOW
   IDCT and fancy upsampling as Pillow).
-  resize vs Pillow's resize(size, BILINEAR): max |diff| <= 1.0, mean < 0.35. Same
-  filter and coefficients; Pillow rounds to 8 bits after each pass, we keep floats.
+  resize vs Pillow's resize(size, BILINEAR): max |diff| <= 1.05, mean < 0.35. Same
+  filter and coefficients; Pillow rounds to 8 bits after each pass (error up to 1.0),
+  our vertical pass uses 14-bit weights (error below 0.05), the horizontal one floats.
   JPEG with DCT scaling (decode at 1/2, 1/4, 1/8 before resizing) vs Pillow's full
   decode + resize: mean |diff| < 2.0 (a different, equally valid, reduction).
 """
@@ -172,13 +173,14 @@ def test_resize_matches_pillow_bilinear(build_dir, tmp_path, path, size):
     ours = resize(build_dir, path, *size, tmp_path)
     ref = pillow_resized(path, *size)
     d = np.abs(ours - ref)
-    assert d.max() <= 1.0 + 1e-4, d.max()
+    assert d.max() <= 1.05, d.max()
     assert d.mean() < 0.35, d.mean()
 
 
 @pytest.mark.parametrize("src,dst", [((500, 375), (224, 224)), ((100, 80), (224, 224)),
                                      ((1, 1), (5, 3)), ((2000, 30), (224, 224)),
-                                     ((224, 224), (224, 224)), ((7, 300), (28, 28))])
+                                     ((224, 224), (224, 224)), ((7, 300), (28, 28)),
+                                     ((40, 2000), (28, 28))])
 def test_resize_raw_noise(build_dir, tmp_path, src, dst):
     rng = np.random.default_rng(3)
     px = rng.integers(0, 256, (src[1], src[0], 3), np.uint8)
@@ -188,7 +190,7 @@ def test_resize_raw_noise(build_dir, tmp_path, src, dst):
     imgtool(build_dir, "resize-raw", raw, src[0], src[1], dst[0], dst[1], out)
     ours = np.frombuffer(out.read_bytes(), np.float32).reshape(dst[1], dst[0], 3)
     ref = np.asarray(Image.fromarray(px).resize(dst, Image.Resampling.BILINEAR), np.float32)
-    assert np.abs(ours - ref).max() <= 1.0 + 1e-4
+    assert np.abs(ours - ref).max() <= 1.05
 
 
 def test_shrinking_does_not_alias(build_dir, tmp_path):
@@ -205,9 +207,9 @@ def test_shrinking_does_not_alias(build_dir, tmp_path):
 def test_preprocessing_vgg_and_scale(build_dir, tmp_path):
     ref = pillow_resized(CHELSEA, 224, 224)
     vgg = resize(build_dir, CHELSEA, 224, 224, tmp_path, pre="vgg")
-    assert np.abs(vgg - (ref - VGG_MEAN)[:, :, ::-1]).max() <= 1.0 + 1e-3
+    assert np.abs(vgg - (ref - VGG_MEAN)[:, :, ::-1]).max() <= 1.05
     s01 = resize(build_dir, CHELSEA, 224, 224, tmp_path, pre="scale")
-    assert np.abs(s01 - ref / 255).max() <= 1.0 / 255 + 1e-5
+    assert np.abs(s01 - ref / 255).max() <= 1.05 / 255
     assert 0.0 <= s01.min() and s01.max() <= 1.0
 
 
