@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
+static inline int failures;
 
 #define CHECK(cond, ...)                                              \
     do {                                                              \
@@ -27,7 +27,7 @@ static int failures;
 
 /* snprintf for paths; the tests' paths are short, this just keeps GCC's truncation
  * analysis (which cannot see that) quiet */
-__attribute__((format(printf, 3, 4))) static void pathf(char *buf, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static inline void pathf(char *buf, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -35,7 +35,7 @@ __attribute__((format(printf, 3, 4))) static void pathf(char *buf, size_t n, con
     va_end(ap);
 }
 
-static void mkdirs(const char *path)
+static inline void mkdirs(const char *path)
 {
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", path);
@@ -48,7 +48,7 @@ static void mkdirs(const char *path)
     mkdir(buf, 0755);
 }
 
-static int write_bytes(const char *path, const void *p, size_t n)
+static inline int write_bytes(const char *path, const void *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -58,7 +58,7 @@ static int write_bytes(const char *path, const void *p, size_t n)
 }
 
 /* an 8-bit RGB PNG */
-static int write_png(const char *path, int w, int h, const unsigned char *rgb)
+static inline int write_png(const char *path, int w, int h, const unsigned char *rgb)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -82,7 +82,7 @@ static int write_png(const char *path, int w, int h, const unsigned char *rgb)
 }
 
 /* a w x h PNG filled with one colour */
-static int write_solid_png(const char *path, int w, int h, int r, int g, int b)
+static inline int write_solid_png(const char *path, int w, int h, int r, int g, int b)
 {
     unsigned char *px = malloc((size_t)w * h * 3);
     for (int i = 0; i < w * h; i++) {
@@ -110,7 +110,7 @@ static char *read_file(const char *path, size_t *n)
 }
 
 /* a fresh empty folder under TMPDIR (or /tmp) */
-static void make_tmpdir(char *buf, size_t n, const char *tag)
+static inline void make_tmpdir(char *buf, size_t n, const char *tag)
 {
     const char *t = getenv("TMPDIR");
     snprintf(buf, n, "%s/dn-%s-XXXXXX", t && *t ? t : "/tmp", tag);
@@ -120,7 +120,7 @@ static void make_tmpdir(char *buf, size_t n, const char *tag)
     }
 }
 
-static void rm_rf(const char *path)
+static inline void rm_rf(const char *path)
 {
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
