@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static inline int failures;
+static int failures;
 
 #define CHECK(cond, ...)                                              \
     do {                                                              \
@@ -95,7 +95,7 @@ static inline int write_solid_png(const char *path, int w, int h, int r, int g, 
     return rc;
 }
 
-static char *read_file(const char *path, size_t *n)
+static inline char *read_file(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
