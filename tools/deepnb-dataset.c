@@ -296,7 +296,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--source") && i + 1 < argc)
             src = argv[++i];
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-            limit = atol(argv[++i]);
+            limit = strtol(argv[++i], NULL, 10) > 0 ? strtol(argv[i], NULL, 10) : 0;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-pretrain"))
@@ -306,6 +306,10 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (limit == 0 || limit < -1) {
+        fprintf(stderr, "deepnb-dataset: --limit needs a number of images, 1 or more\n");
+        return 2;
     }
     if (threads < 1)
         threads = 1;

@@ -202,6 +202,7 @@ typedef struct probe_job {
     char **msg;        /* per entry: NULL if readable, else the reason */
     long lo, hi;
     pthread_t th;
+    int started;
 } probe_job;
 
 static void *probe_range(void *arg)
@@ -243,18 +244,14 @@ static int probe_all(dn_dir_source *s, elist *el, char *err, size_t errlen)
     for (int i = 0; i < nj; i++) {
         jobs[i] = (probe_job){.dir = s->dir, .e = el->e, .msg = msg,
                               .lo = el->n * i / nj, .hi = el->n * (i + 1) / nj};
-        if (i > 0 && pthread_create(&jobs[i].th, NULL, probe_range, &jobs[i]) != 0)
-            jobs[i].hi = jobs[i].lo - 1;   /* marks "not started": run below */
+        jobs[i].started = i > 0 && pthread_create(&jobs[i].th, NULL, probe_range, &jobs[i]) == 0;
     }
-    probe_range(&jobs[0]);
-    for (int i = 1; i < nj; i++) {
-        if (jobs[i].hi == jobs[i].lo - 1) {
-            jobs[i].hi = el->n * (i + 1) / nj;
-            probe_range(&jobs[i]);
-        } else {
+    for (int i = 0; i < nj; i++)
+        if (!jobs[i].started)
+            probe_range(&jobs[i]);   /* the first range, or one whose thread did not start */
+    for (int i = 0; i < nj; i++)
+        if (jobs[i].started)
             pthread_join(jobs[i].th, NULL);
-        }
-    }
     free(jobs);
     s->files = malloc(sizeof *s->files * (el->n ? el->n : 1));
     s->labels = malloc(sizeof *s->labels * (el->n ? el->n : 1));
