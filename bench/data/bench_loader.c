@@ -15,6 +15,13 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+static double process_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 static double cpu_now(void)
 {
     struct timespec t;
@@ -43,7 +50,7 @@ int main(int argc, char **argv)
     dn_batch_source *b = dn_dir_source_base(s);
     dn_batch bt;
     long images = 0;
-    double waited = 0, t0 = now(), t;
+    double waited = 0, t0 = now(), t, p0 = process_cpu(), busy = 0;
     volatile float sink = 0;
     do {
         double w0 = now();
@@ -64,10 +71,12 @@ int main(int argc, char **argv)
             sink += bt.x[i];
         while (cpu_now() - c0 < work)
             sink += 1;
+        busy += cpu_now() - c0;
         t = now() - t0;
     } while (t < secs);
-    printf("delivered %.1f images/s, consumer waited %.0f%% of the time\n", images / t,
-           100 * waited / t);
+    double loader_cpu = process_cpu() - p0 - busy;
+    printf("delivered %.1f images/s, consumer waited %.0f%% of the time, loader CPU "
+           "%.2f ms/image\n", images / t, 100 * waited / t, 1000 * loader_cpu / images);
     dn_dir_source_free(s);
     return 0;
 }
