@@ -1,0 +1,803 @@
+/* dirsource.c — flow_from_directory: the folder scan, then worker threads that
+ * decode images into a ring of batch slots ahead of the consumer.
+ *
+ * The work is one endless stream of batches numbered B = epoch * nb + j. A worker
+ * takes the next image of the stream (under the lock), decodes it unlocked, and
+ * counts it done in its slot (B mod nslots). Workers may only start batch B when
+ * B < released + nslots (the slot is free) and epoch(B) <= the consumer's epoch + 1
+ * (two epoch orders are kept). The consumer hands out batches in order and releases
+ * one when it is asked for the next, as batches.h promises. reset() mid-epoch marks
+ * the rest of the epoch skipped: workers count those images done without decoding. */
+#include "data/dirsource.h"
+#include "data/image.h"
+#include "data/shuffle.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct slot {
+    float *x, *y;
+    long *ids;
+    long batch;     /* which stream batch occupies the slot (-1: none yet) */
+    int n, done;
+} slot;
+
+typedef struct worker {
+    dn_dir_source *src;
+    pthread_t th;
+    int started;
+} worker;
+
+struct dn_dir_source {
+    dn_batch_source base;
+    dn_dir_options opt;
+    char *dir;
+    char message[200];
+
+    int nclasses;
+    char **class_names;
+    long n;
+    char **files;          /* relative names, unshuffled order */
+    int *labels;
+    unsigned char *bad;    /* per file: failed to decode once (then never retried) */
+    long skipped;
+
+    long nb;               /* batches per epoch */
+    size_t img_floats;     /* floats per image */
+
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
+    int nworkers;
+    worker *workers;
+    int nslots;
+    slot *slots;
+    long *perm[2];
+    long perm_epoch[2];
+    long task_batch, task_i;   /* next image of the stream to hand a worker */
+    long released;             /* stream batches before this are handed back */
+    long skip_before;          /* stream batches before this are not decoded */
+    long epoch, served;        /* the consumer's epoch and batches served in it */
+    int holding;               /* the consumer holds batch epoch*nb + served - 1 */
+    int stop;
+    char fatal[256];
+    char **warnq;              /* decode warnings waiting for the consumer's thread */
+    int warnq_n, warnq_cap;
+    long decode_failures, decoded;
+};
+
+static const dn_batch_source_ops dir_ops;
+
+void dn_dir_options_init(dn_dir_options *o, const char *dir)
+{
+    memset(o, 0, sizeof *o);
+    o->dir = dir;
+    o->width = 224;
+    o->height = 224;
+    o->batch_size = 64;
+    o->shuffle = 1;
+    o->class_mode = DN_CLASS_CATEGORICAL;
+    o->preprocess = DN_PRE_NONE;
+    o->prefetch = 2;
+}
+
+/* ---------------------------------------------------------------- scanning */
+
+typedef struct entry {
+    char *dir;     /* relative folder, e.g. "cat" or "cat/more" */
+    char *name;
+    int label;
+} entry;
+
+typedef struct elist {
+    entry *e;
+    long n, cap;
+} elist;
+
+static int has_image_ext(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return 0;
+    return !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png") ||
+           !strcasecmp(dot, ".bmp");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keras orders files by (folder path, file name) as plain strings */
+static int cmp_entry(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    if (x->label != y->label)
+        return x->label < y->label ? -1 : 1;
+    int c = strcmp(x->dir, y->dir);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static int join(char *buf, size_t n, const char *a, const char *b)
+{
+    int k = snprintf(buf, n, "%s/%s", a, b);
+    return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* Collects the image files under root/rel (recursively; symlinked folders are not
+ * followed, as Keras' default). */
+static int walk(const char *root, const char *rel, int label, elist *out, int depth,
+                char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    if (join(path, sizeof path, root, rel) != 0) {
+        snprintf(err, errlen, "path too long: %s/%s", root, rel);
+        return -1;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        snprintf(err, errlen, "cannot read folder %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char full[PATH_MAX], sub[PATH_MAX];
+        if (join(full, sizeof full, path, de->d_name) != 0 ||
+            join(sub, sizeof sub, rel, de->d_name) != 0) {
+            snprintf(err, errlen, "path too long in %s", path);
+            rc = -1;
+            break;
+        }
+        struct stat lst, st;
+        if (lstat(full, &lst) != 0)
+            continue;
+        if (S_ISDIR(lst.st_mode)) {
+            if (depth < 32)
+                rc = walk(root, sub, label, out, depth + 1, err, errlen);
+            continue;
+        }
+        if (!has_image_ext(de->d_name) || stat(full, &st) != 0 || S_ISDIR(st.st_mode))
+            continue;
+        if (out->n == out->cap) {
+            long cap = out->cap ? out->cap * 2 : 256;
+            entry *p = realloc(out->e, sizeof *p * cap);
+            if (!p) {
+                snprintf(err, errlen, "out of memory listing %s", path);
+                rc = -1;
+                break;
+            }
+            out->e = p;
+            out->cap = cap;
+        }
+        entry *e = &out->e[out->n];
+        e->dir = strdup(rel);
+        e->name = strdup(de->d_name);
+        e->label = label;
+        if (!e->dir || !e->name) {
+            free(e->dir);
+            free(e->name);
+            snprintf(err, errlen, "out of memory listing %s", path);
+            rc = -1;
+            break;
+        }
+        out->n++;
+    }
+    closedir(d);
+    return rc;
+}
+
+typedef struct probe_job {
+    const char *dir;
+    entry *e;
+    char **msg;        /* per entry: NULL if readable, else the reason */
+    long lo, hi;
+    pthread_t th;
+    int started;
+} probe_job;
+
+static void *probe_range(void *arg)
+{
+    probe_job *j = arg;
+    for (long i = j->lo; i < j->hi; i++) {
+        char path[PATH_MAX], err[200];
+        dn_image_info info;
+        int k = snprintf(path, sizeof path, "%s/%s/%s", j->dir, j->e[i].dir, j->e[i].name);
+        if (k < 0 || (size_t)k >= sizeof path)
+            j->msg[i] = strdup("path too long");
+        else if (dn_image_probe(path, &info, err, sizeof err) != 0)
+            j->msg[i] = strdup(err);
+    }
+    return NULL;
+}
+
+static int default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
+/* Probes every file (in parallel: a cold disk makes this the slow part of a scan)
+ * and keeps the readable ones; warnings go out in file order. */
+static int probe_all(dn_dir_source *s, elist *el, char *err, size_t errlen)
+{
+    char **msg = calloc(el->n ? el->n : 1, sizeof *msg);
+    int nj = s->opt.workers > 0 ? s->opt.workers : default_workers();
+    if (nj > el->n / 64 + 1)
+        nj = (int)(el->n / 64 + 1);
+    probe_job *jobs = calloc(nj, sizeof *jobs);
+    if (!msg || !jobs) {
+        free(msg);
+        free(jobs);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < nj; i++) {
+        jobs[i] = (probe_job){.dir = s->dir, .e = el->e, .msg = msg,
+                              .lo = el->n * i / nj, .hi = el->n * (i + 1) / nj};
+        jobs[i].started = i > 0 && pthread_create(&jobs[i].th, NULL, probe_range, &jobs[i]) == 0;
+    }
+    for (int i = 0; i < nj; i++)
+        if (!jobs[i].started)
+            probe_range(&jobs[i]);   /* the first range, or one whose thread did not start */
+    for (int i = 0; i < nj; i++)
+        if (jobs[i].started)
+            pthread_join(jobs[i].th, NULL);
+    free(jobs);
+    s->files = malloc(sizeof *s->files * (el->n ? el->n : 1));
+    s->labels = malloc(sizeof *s->labels * (el->n ? el->n : 1));
+    int rc = s->files && s->labels ? 0 : -1;
+    for (long i = 0; i < el->n; i++) {
+        char rel[PATH_MAX * 2];
+        snprintf(rel, sizeof rel, "%s/%s", el->e[i].dir, el->e[i].name);
+        if (msg[i]) {
+            s->skipped++;
+            if (s->opt.warn) {
+                char w[PATH_MAX * 2 + 300];
+                snprintf(w, sizeof w, "skipped %s: %s", rel, msg[i]);
+                s->opt.warn(s->opt.warn_ctx, w);
+            }
+            free(msg[i]);
+        } else if (rc == 0) {
+            s->files[s->n] = strdup(rel);
+            s->labels[s->n] = el->e[i].label;
+            if (!s->files[s->n])
+                rc = -1;
+            else
+                s->n++;
+        }
+    }
+    free(msg);
+    if (rc != 0)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
+static int scan(dn_dir_source *s, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(s->dir, &st) != 0) {
+        snprintf(err, errlen, "no such folder: %s", s->dir);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a folder", s->dir);
+        return -1;
+    }
+    DIR *d = opendir(s->dir);
+    if (!d) {
+        snprintf(err, errlen, "cannot read folder %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    long cap = 0, loose = 0;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char full[PATH_MAX];
+        if (join(full, sizeof full, s->dir, de->d_name) != 0 || stat(full, &st) != 0)
+            continue;
+        if (!S_ISDIR(st.st_mode)) {
+            loose += has_image_ext(de->d_name);
+            continue;
+        }
+        if (s->nclasses == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **p = realloc(s->class_names, sizeof *p * cap);
+            if (!p) {
+                rc = -1;
+                break;
+            }
+            s->class_names = p;
+        }
+        if (!(s->class_names[s->nclasses] = strdup(de->d_name))) {
+            rc = -1;
+            break;
+        }
+        s->nclasses++;
+    }
+    closedir(d);
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (s->nclasses == 0) {
+        if (loose)
+            snprintf(err, errlen,
+                     "%s has %ld images but no class folders: images must be in "
+                     "%s/<class>/ (for unlabelled images, e.g. %s/unknown/)",
+                     s->dir, loose, s->dir, s->dir);
+        else
+            snprintf(err, errlen, "%s has no class folders (and no images)", s->dir);
+        return -1;
+    }
+    if (s->nclasses > 1)
+        qsort(s->class_names, s->nclasses, sizeof *s->class_names, cmp_str);
+
+    elist el = {0};
+    for (int k = 0; k < s->nclasses && rc == 0; k++)
+        rc = walk(s->dir, s->class_names[k], k, &el, 0, err, errlen);
+    if (rc == 0) {
+        if (el.n > 1)
+            qsort(el.e, el.n, sizeof *el.e, cmp_entry);
+        rc = probe_all(s, &el, err, errlen);
+    }
+    for (long i = 0; i < el.n; i++) {
+        free(el.e[i].dir);
+        free(el.e[i].name);
+    }
+    free(el.e);
+    if (rc != 0)
+        return -1;
+    if (s->n == 0) {
+        if (s->skipped)
+            snprintf(err, errlen, "no readable images in %s: all %ld image files were skipped",
+                     s->dir, s->skipped);
+        else
+            snprintf(err, errlen,
+                     "found no images in the %d class folder%s of %s (looked for .jpg, .jpeg, "
+                     ".png, .bmp)", s->nclasses, s->nclasses == 1 ? "" : "s", s->dir);
+        return -1;
+    }
+    int k = snprintf(s->message, sizeof s->message, "Found %ld images belonging to %d classes.",
+                     s->n, s->nclasses);
+    if (s->skipped && k > 0 && (size_t)k < sizeof s->message)
+        snprintf(s->message + k, sizeof s->message - k,
+                 "\nSkipped %ld file%s that %s not readable images (see the warnings).",
+                 s->skipped, s->skipped == 1 ? "" : "s", s->skipped == 1 ? "is" : "are");
+    return 0;
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static long batch_len(const dn_dir_source *s, long j)
+{
+    long bs = s->opt.batch_size;
+    return j == s->nb - 1 ? s->n - j * bs : bs;
+}
+
+/* Makes the order of epoch e (caller holds the lock; e's slot is no longer used). */
+static void make_perm(dn_dir_source *s, long e)
+{
+    long *p = s->perm[e & 1];
+    for (long i = 0; i < s->n; i++)
+        p[i] = i;
+    if (s->opt.shuffle)
+        dn_data_shuffle(p, s->n, s->opt.seed, (uint64_t)e);
+    s->perm_epoch[e & 1] = e;
+}
+
+static void queue_warning(dn_dir_source *s, const char *msg)
+{
+    if (s->warnq_n == s->warnq_cap) {
+        int cap = s->warnq_cap ? s->warnq_cap * 2 : 16;
+        char **p = realloc(s->warnq, sizeof *p * cap);
+        if (!p)
+            return;
+        s->warnq = p;
+        s->warnq_cap = cap;
+    }
+    char *m = strdup(msg);
+    if (m)
+        s->warnq[s->warnq_n++] = m;
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    dn_dir_source *s = w->src;
+    dn_image img = {0};
+    unsigned char *fb = NULL;
+    size_t fcap = 0;
+    dn_resizer *rz = dn_resizer_new();
+    const dn_dir_options *o = &s->opt;
+    pthread_mutex_lock(&s->mu);
+    if (!rz)
+        snprintf(s->fatal, sizeof s->fatal, "out of memory starting a decoding thread");
+    while (!s->stop && rz) {
+        long B = s->task_batch, e = B / s->nb, j = B % s->nb;
+        if (B >= s->released + s->nslots || e > s->epoch + 1) {
+            pthread_cond_wait(&s->work_cv, &s->mu);
+            continue;
+        }
+        if (s->perm_epoch[e & 1] != e)
+            make_perm(s, e);
+        slot *sl = &s->slots[B % s->nslots];
+        long i = s->task_i;
+        if (i == 0) {
+            sl->batch = B;
+            sl->n = (int)batch_len(s, j);
+            sl->done = 0;
+        }
+        if (++s->task_i == sl->n) {
+            s->task_batch++;
+            s->task_i = 0;
+        }
+        if (B >= s->skip_before) {
+            long f = s->perm[e & 1][j * o->batch_size + i];
+            int known_bad = s->bad[f];
+            pthread_mutex_unlock(&s->mu);
+
+            char path[PATH_MAX], err[200];
+            float *x = sl->x + (size_t)i * s->img_floats;
+            int k = snprintf(path, sizeof path, "%s/%s", s->dir, s->files[f]);
+            int ok = k > 0 && (size_t)k < sizeof path && !known_bad;
+            if (known_bad)
+                err[0] = 0;
+            else if (!ok)
+                snprintf(err, sizeof err, "path too long");
+            else
+                ok = dn_image_decode_file(path, o->exact ? 0 : o->width, o->exact ? 0 : o->height,
+                                          &img, &fb, &fcap, err, sizeof err) == 0 &&
+                     dn_resize_rgb(rz, img.px, img.w, img.h, x, o->width, o->height,
+                                   o->preprocess, err, sizeof err) == 0;
+            int failed = !ok;
+            if (failed) {
+                static const unsigned char black[3];
+                char e2[8];
+                dn_resize_rgb(rz, black, 1, 1, x, o->width, o->height, o->preprocess, e2, sizeof e2);
+            }
+            if (sl->y) {
+                float *y = sl->y + (size_t)i * s->nclasses;
+                memset(y, 0, sizeof(float) * s->nclasses);
+                y[s->labels[f]] = 1.0f;
+            }
+            sl->ids[i] = f;
+
+            pthread_mutex_lock(&s->mu);
+            s->decoded++;
+            if (failed && !s->bad[f]) {
+                char msg[PATH_MAX + 300];
+                s->bad[f] = 1;
+                snprintf(msg, sizeof msg, "could not decode %s: %s; it is used as a black image",
+                         s->files[f], err);
+                s->decode_failures++;
+                queue_warning(s, msg);
+            }
+        }
+        if (++sl->done == sl->n)
+            pthread_cond_broadcast(&s->done_cv);
+    }
+    if (!rz)
+        pthread_cond_broadcast(&s->done_cv);
+    pthread_mutex_unlock(&s->mu);
+    dn_resizer_free(rz);
+    dn_image_fini(&img);
+    free(fb);
+    return NULL;
+}
+
+static void deliver_warnings(dn_dir_source *s)
+{
+    char **q = s->warnq;
+    int n = s->warnq_n;
+    if (!n)
+        return;
+    s->warnq = NULL;
+    s->warnq_n = s->warnq_cap = 0;
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < n; i++) {
+        if (s->opt.warn)
+            s->opt.warn(s->opt.warn_ctx, q[i]);
+        free(q[i]);
+    }
+    free(q);
+    pthread_mutex_lock(&s->mu);
+}
+
+/* Hands back the batch the consumer holds (caller holds the lock). */
+static void release_held(dn_dir_source *s)
+{
+    if (s->holding) {
+        s->holding = 0;
+        s->released++;
+        pthread_cond_broadcast(&s->work_cv);
+    }
+}
+
+/* Waits until stream batch B is complete; 0, or -1 with err. */
+static int wait_batch(dn_dir_source *s, long B, char *err, size_t errlen)
+{
+    slot *sl = &s->slots[B % s->nslots];
+    while (!(sl->batch == B && sl->done == sl->n) && !s->fatal[0])
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    if (s->fatal[0]) {
+        snprintf(err, errlen, "%s", s->fatal);
+        return -1;
+    }
+    return 0;
+}
+
+static int dir_next(dn_batch_source *b, dn_batch *out, char *err, size_t errlen)
+{
+    dn_dir_source *s = (dn_dir_source *)b;
+    pthread_mutex_lock(&s->mu);
+    release_held(s);
+    int rc = 0;
+    if (s->served < s->nb) {
+        long B = s->epoch * s->nb + s->served;
+        rc = wait_batch(s, B, err, errlen);
+        if (rc == 0) {
+            slot *sl = &s->slots[B % s->nslots];
+            memset(out, 0, sizeof *out);
+            out->n = sl->n;
+            out->x_ndim = 4;
+            out->x_shape[0] = sl->n;
+            out->x_shape[1] = s->opt.height;
+            out->x_shape[2] = s->opt.width;
+            out->x_shape[3] = 3;
+            out->x = sl->x;
+            out->y_dim = sl->y ? s->nclasses : 0;
+            out->y = sl->y;
+            out->ids = sl->ids;
+            s->served++;
+            s->holding = 1;
+            rc = 1;
+        }
+    }
+    deliver_warnings(s);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* A fresh source, or one whose epoch has not been started, keeps the epoch it has
+ * (its first batches may be decoded already); otherwise the rest of the current
+ * epoch is dropped and the next epoch, with its own order, begins. */
+static int dir_reset(dn_batch_source *b, char *err, size_t errlen)
+{
+    dn_dir_source *s = (dn_dir_source *)b;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    release_held(s);
+    if (s->served > 0) {
+        long next_start = (s->epoch + 1) * s->nb;
+        if (s->skip_before < next_start)
+            s->skip_before = next_start;
+        while (rc == 0 && s->released < next_start) {
+            rc = wait_batch(s, s->released, err, errlen);
+            if (rc == 0) {
+                s->released++;
+                pthread_cond_broadcast(&s->work_cv);
+            }
+        }
+        if (rc == 0) {
+            s->epoch++;
+            s->served = 0;
+            pthread_cond_broadcast(&s->work_cv);
+        }
+    }
+    deliver_warnings(s);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static long dir_count(dn_batch_source *b) { return ((dn_dir_source *)b)->n; }
+static long dir_batches(dn_batch_source *b) { return ((dn_dir_source *)b)->nb; }
+
+void dn_dir_source_free(dn_dir_source *s)
+{
+    if (!s)
+        return;
+    if (s->workers) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_broadcast(&s->work_cv);
+        pthread_mutex_unlock(&s->mu);
+        for (int i = 0; i < s->nworkers; i++)
+            if (s->workers[i].started)
+                pthread_join(s->workers[i].th, NULL);
+        free(s->workers);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->done_cv);
+    for (int i = 0; s->slots && i < s->nslots; i++) {
+        free(s->slots[i].x);
+        free(s->slots[i].y);
+        free(s->slots[i].ids);
+    }
+    free(s->slots);
+    free(s->perm[0]);
+    free(s->perm[1]);
+    for (int i = 0; i < s->warnq_n; i++)
+        free(s->warnq[i]);
+    free(s->warnq);
+    for (long i = 0; i < s->n; i++)
+        free(s->files[i]);
+    free(s->files);
+    free(s->labels);
+    free(s->bad);
+    for (int k = 0; k < s->nclasses; k++)
+        free(s->class_names[k]);
+    free(s->class_names);
+    free(s->dir);
+    free(s);
+}
+
+static void dir_free(dn_batch_source *b) { dn_dir_source_free((dn_dir_source *)b); }
+
+static const dn_batch_source_ops dir_ops = {
+    .reset = dir_reset,
+    .next = dir_next,
+    .count = dir_count,
+    .batches = dir_batches,
+    .free = dir_free,
+};
+
+static int check_options(const dn_dir_options *o, char *err, size_t errlen)
+{
+    if (!o->dir || !o->dir[0]) {
+        snprintf(err, errlen, "no folder given");
+        return -1;
+    }
+    if (o->width < 1 || o->height < 1 || o->width > 4096 || o->height > 4096) {
+        snprintf(err, errlen, "image size %dx%d is out of range (1 to 4096)", o->width, o->height);
+        return -1;
+    }
+    if (o->batch_size < 1 || o->batch_size > 65536) {
+        snprintf(err, errlen, "batch_size %d is out of range (1 to 65536)", o->batch_size);
+        return -1;
+    }
+    if (o->prefetch < 0 || o->prefetch > 64 || o->workers < 0 || o->workers > 256) {
+        snprintf(err, errlen, "prefetch (0 to 64) or workers (0 to 256) out of range");
+        return -1;
+    }
+    if (o->class_mode != DN_CLASS_CATEGORICAL && o->class_mode != DN_CLASS_NONE) {
+        snprintf(err, errlen, "unknown class mode");
+        return -1;
+    }
+    return 0;
+}
+
+int dn_dir_source_new(const dn_dir_options *o, dn_dir_source **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (check_options(o, err, errlen) != 0)
+        return -1;
+    dn_dir_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->base.ops = &dir_ops;
+    s->opt = *o;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->done_cv, NULL);
+    s->dir = strdup(o->dir);
+    s->opt.dir = s->dir;
+    if (!s->dir) {
+        snprintf(err, errlen, "out of memory");
+        dn_dir_source_free(s);
+        return -1;
+    }
+    size_t dl = strlen(s->dir);
+    while (dl > 1 && s->dir[dl - 1] == '/')
+        s->dir[--dl] = 0;
+    if (scan(s, err, errlen) != 0) {
+        dn_dir_source_free(s);
+        return -1;
+    }
+    long bs = o->batch_size;
+    s->nb = (s->n + bs - 1) / bs;
+    s->img_floats = (size_t)o->width * o->height * 3;
+    s->nslots = o->prefetch + 1;
+    s->slots = calloc(s->nslots, sizeof *s->slots);
+    s->bad = calloc(s->n, 1);
+    s->perm[0] = malloc(sizeof(long) * s->n);
+    s->perm[1] = malloc(sizeof(long) * s->n);
+    int ok = s->slots && s->perm[0] && s->perm[1] && s->bad;
+    for (int i = 0; ok && i < s->nslots; i++) {
+        slot *sl = &s->slots[i];
+        sl->batch = -1;
+        sl->x = malloc(sizeof(float) * s->img_floats * bs);
+        sl->ids = malloc(sizeof(long) * bs);
+        if (o->class_mode == DN_CLASS_CATEGORICAL)
+            sl->y = malloc(sizeof(float) * s->nclasses * bs);
+        ok = sl->x && sl->ids && (o->class_mode != DN_CLASS_CATEGORICAL || sl->y);
+    }
+    if (!ok) {
+        snprintf(err, errlen, "out of memory for %d batches of %ld %dx%d images", s->nslots, bs,
+                 o->width, o->height);
+        dn_dir_source_free(s);
+        return -1;
+    }
+    s->perm_epoch[0] = s->perm_epoch[1] = -1;
+    make_perm(s, 0);
+    int nw = o->workers > 0 ? o->workers : default_workers();
+    s->workers = calloc(nw, sizeof *s->workers);
+    if (!s->workers) {
+        snprintf(err, errlen, "out of memory");
+        dn_dir_source_free(s);
+        return -1;
+    }
+    s->nworkers = nw;
+    for (int i = 0; i < nw; i++) {
+        s->workers[i].src = s;
+        if (pthread_create(&s->workers[i].th, NULL, work, &s->workers[i]) == 0)
+            s->workers[i].started = 1;
+    }
+    if (!s->workers[0].started) {
+        snprintf(err, errlen, "cannot start decoding threads");
+        dn_dir_source_free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+dn_batch_source *dn_dir_source_base(dn_dir_source *s) { return &s->base; }
+
+dn_dir_source *dn_dir_source_of(dn_batch_source *b)
+{
+    return b && b->ops == &dir_ops ? (dn_dir_source *)b : NULL;
+}
+
+const char *dn_dir_source_message(const dn_dir_source *s) { return s->message; }
+long dn_dir_source_count(const dn_dir_source *s) { return s->n; }
+int dn_dir_source_num_classes(const dn_dir_source *s) { return s->nclasses; }
+
+const char *dn_dir_source_class_name(const dn_dir_source *s, int k)
+{
+    return k >= 0 && k < s->nclasses ? s->class_names[k] : NULL;
+}
+
+const char *dn_dir_source_filename(const dn_dir_source *s, long i)
+{
+    return i >= 0 && i < s->n ? s->files[i] : NULL;
+}
+
+int dn_dir_source_label(const dn_dir_source *s, long i)
+{
+    return i >= 0 && i < s->n ? s->labels[i] : -1;
+}
+
+const char *dn_dir_source_dir(const dn_dir_source *s) { return s->dir; }
+const dn_dir_options *dn_dir_source_options(const dn_dir_source *s) { return &s->opt; }
+long dn_dir_source_skipped(const dn_dir_source *s) { return s->skipped; }
+
+long dn_dir_source_decode_failures(dn_dir_source *s)
+{
+    pthread_mutex_lock(&s->mu);
+    long n = s->decode_failures;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+long dn_dir_source_images_decoded(dn_dir_source *s)
+{
+    pthread_mutex_lock(&s->mu);
+    long n = s->decoded;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}

@@ -1,0 +1,428 @@
+/* resize.c — separable triangle-filter resize (Pillow's BILINEAR with reducing
+ * support), written with GCC vector types so both passes run 4 floats at a time. */
+#include "data/resize.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+#define Q 16384   /* the vertical pass's fixed-point one */
+/* Above this many taps (shrinking more than ~15x) 14-bit weights get too coarse
+ * (each is a few units), so the vertical pass works in float instead. */
+#define Q_MAX_TAPS 32
+
+typedef struct table {
+    int in, out, ksize;
+    int taps;         /* taps per output index (the widest window; never above in) */
+    int *lo, *n;      /* first source index and tap count per output index */
+    float *w;         /* out * ksize weights */
+    v4f *w4;          /* out * taps weights, each in all 4 lanes (horizontal pass) */
+    int16_t *q;       /* out * qtaps weights in Q14 (vertical pass) */
+    int32_t *qv;      /* the same as pairs, each pair in all 4 lanes: out * qtaps/2 * 4 */
+    int qtaps;        /* taps rounded up to even */
+} table;
+
+struct dn_resizer {
+    table h, v;
+    float *tmp;       /* the vertical pass's output: dh rows of sw*3 floats (+ pad) */
+    size_t tmp_cap;
+    const unsigned char **rows;   /* the source rows of one output row's taps */
+    int rows_cap;
+};
+
+int dn_preprocess_parse(const char *name, dn_preprocess *out, char *err, size_t errlen)
+{
+    if (!strcasecmp(name, "none") || !strcasecmp(name, "raw"))
+        *out = DN_PRE_NONE;
+    else if (!strcasecmp(name, "scale") || !strcasecmp(name, "scale01") || !strcasecmp(name, "rescale"))
+        *out = DN_PRE_SCALE01;
+    else if (!strcasecmp(name, "vgg") || !strcasecmp(name, "vgg16"))
+        *out = DN_PRE_VGG;
+    else {
+        snprintf(err, errlen, "unknown preprocessing '%s' (use none, scale or vgg)", name);
+        return -1;
+    }
+    return 0;
+}
+
+const char *dn_preprocess_name(dn_preprocess p)
+{
+    switch (p) {
+    case DN_PRE_SCALE01: return "scale";
+    case DN_PRE_VGG: return "vgg";
+    default: return "none";
+    }
+}
+
+dn_resizer *dn_resizer_new(void)
+{
+    return calloc(1, sizeof(dn_resizer));
+}
+
+static void table_fini(table *t)
+{
+    free(t->lo);
+    free(t->n);
+    free(t->w);
+    free(t->w4);
+    free(t->q);
+    free(t->qv);
+    memset(t, 0, sizeof *t);
+}
+
+void dn_resizer_free(dn_resizer *r)
+{
+    if (!r)
+        return;
+    table_fini(&r->h);
+    table_fini(&r->v);
+    free(r->tmp);
+    free(r->rows);
+    free(r);
+}
+
+static double triangle(double x)
+{
+    x = fabs(x);
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+/* The same coefficients as Pillow's precompute_coeffs for its bilinear filter:
+ * centre of output pixel mapped into the input, support widened by the scale when
+ * shrinking, weights normalised to sum to 1. */
+static int table_make(table *t, int in, int out)
+{
+    if (t->in == in && t->out == out && t->w)
+        return 0;
+    table_fini(t);
+    double scale = (double)in / out, fscale = scale < 1.0 ? 1.0 : scale;
+    double support = 1.0 * fscale;
+    int ksize = (int)ceil(support) * 2 + 1;
+    t->lo = malloc(sizeof(int) * out);
+    t->n = malloc(sizeof(int) * out);
+    t->w = calloc((size_t)out * ksize, sizeof(float));
+    double *k = malloc(sizeof(double) * ksize);
+    if (!t->lo || !t->n || !t->w || !k) {
+        free(k);
+        table_fini(t);
+        return -1;
+    }
+    for (int xx = 0; xx < out; xx++) {
+        double center = (xx + 0.5) * scale, ww = 0.0, ss = 1.0 / fscale;
+        int xmin = (int)(center - support + 0.5), xmax;
+        if (xmin < 0)
+            xmin = 0;
+        xmax = (int)(center + support + 0.5);
+        if (xmax > in)
+            xmax = in;
+        xmax -= xmin;
+        for (int x = 0; x < xmax; x++) {
+            k[x] = triangle((x + xmin - center + 0.5) * ss);
+            ww += k[x];
+        }
+        /* drop zero weights at the ends: fewer taps, same sums */
+        int a = 0, b = xmax;
+        while (a < b && k[a] == 0.0)
+            a++;
+        while (b > a && k[b - 1] == 0.0)
+            b--;
+        t->lo[xx] = xmin + a;
+        t->n[xx] = b - a;
+        for (int x = a; x < b; x++)
+            t->w[(size_t)xx * ksize + (x - a)] = (float)(ww != 0.0 ? k[x] / ww : 0.0);
+        if (b - a > t->taps)
+            t->taps = b - a;
+    }
+    /* Every output gets the same tap count (zero weights pad the short ones), so the
+     * inner loops have a fixed trip count the branch predictor learns; near the far
+     * edge the window slides left instead of reading past the row. */
+    for (int xx = 0; xx < out; xx++) {
+        int shift = t->lo[xx] + t->taps - in;
+        if (shift > 0) {
+            float *w = t->w + (size_t)xx * ksize;
+            memmove(w + shift, w, sizeof(float) * t->n[xx]);
+            memset(w, 0, sizeof(float) * shift);
+            t->lo[xx] -= shift;
+        }
+        t->n[xx] = t->taps;
+    }
+    free(k);
+    t->w4 = malloc(sizeof(v4f) * out * (t->taps ? t->taps : 1));
+    if (!t->w4) {
+        table_fini(t);
+        return -1;
+    }
+    for (int xx = 0; xx < out; xx++)
+        for (int j = 0; j < t->taps; j++) {
+            float w = t->w[(size_t)xx * ksize + j];
+            t->w4[(size_t)xx * t->taps + j] = (v4f){w, w, w, w};
+        }
+    /* Q14 weights whose sum is exactly Q (the rounding left over goes to the largest),
+     * so flat areas stay exact; the error elsewhere is below 0.05 of a level */
+    t->qtaps = (t->taps + 1) & ~1;
+    t->q = calloc((size_t)out * t->qtaps, sizeof(int16_t));
+    if (!t->q) {
+        table_fini(t);
+        return -1;
+    }
+    for (int xx = 0; xx < out; xx++) {
+        int16_t *q = t->q + (size_t)xx * t->qtaps;
+        int sum = 0, big = 0;
+        for (int j = 0; j < t->taps; j++) {
+            q[j] = (int16_t)lrintf(t->w[(size_t)xx * ksize + j] * Q);
+            sum += q[j];
+            if (q[j] > q[big])
+                big = j;
+        }
+        q[big] = (int16_t)(q[big] + Q - sum);
+    }
+    size_t pairs = (size_t)out * t->qtaps / 2;
+    t->qv = aligned_alloc(16, pairs * 16);
+    if (!t->qv) {
+        table_fini(t);
+        return -1;
+    }
+    for (size_t i = 0; i < pairs; i++) {
+        uint32_t v = (uint32_t)(uint16_t)t->q[2 * i] | (uint32_t)(uint16_t)t->q[2 * i + 1] << 16;
+        for (int l = 0; l < 4; l++)
+            t->qv[4 * i + l] = (int32_t)v;
+    }
+    t->in = in;
+    t->out = out;
+    t->ksize = ksize;
+    return 0;
+}
+
+static inline v4f load4(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store4(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* bytes -> floats, 16 at a time where SSE2 is there (GCC lowers a generic vector
+ * conversion from bytes to scalar converts, which dominated the profile) */
+static void to_float(const unsigned char *s, float *d, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i z = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i lo = _mm_unpacklo_epi8(b, z), hi = _mm_unpackhi_epi8(b, z);
+        _mm_storeu_ps(d + i, _mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, z)));
+        _mm_storeu_ps(d + i + 4, _mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, z)));
+        _mm_storeu_ps(d + i + 8, _mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, z)));
+        _mm_storeu_ps(d + i + 12, _mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, z)));
+    }
+#endif
+    for (; i < n; i++)
+        d[i] = s[i];
+}
+
+/* One output row of the vertical pass straight from the source bytes: 16-bit
+ * weights (Q14, summing to exactly 1.0) and pmaddwd, 8 multiply-adds an instruction,
+ * two taps at a time (n is even; a padding tap has weight 0). */
+static void vrow(const unsigned char *const *rows, int n, const int16_t *q,
+                 const int32_t *qv, size_t len, float *out)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i z = _mm_setzero_si128();
+    const __m128 scale = _mm_set1_ps(1.0f / Q);
+    const __m128i *wv = (const __m128i *)qv;
+    for (; i + 16 <= len; i += 16) {
+        __m128i a0 = z, a1 = z, a2 = z, a3 = z;
+        for (int k = 0; k < n; k += 2) {
+            __m128i r0 = _mm_loadu_si128((const __m128i *)(rows[k] + i));
+            __m128i r1 = _mm_loadu_si128((const __m128i *)(rows[k + 1] + i));
+            __m128i lo = _mm_unpacklo_epi8(r0, r1), hi = _mm_unpackhi_epi8(r0, r1);
+            __m128i w = wv[k / 2];
+            a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi8(lo, z), w));
+            a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi8(lo, z), w));
+            a2 = _mm_add_epi32(a2, _mm_madd_epi16(_mm_unpacklo_epi8(hi, z), w));
+            a3 = _mm_add_epi32(a3, _mm_madd_epi16(_mm_unpackhi_epi8(hi, z), w));
+        }
+        _mm_storeu_ps(out + i, _mm_mul_ps(_mm_cvtepi32_ps(a0), scale));
+        _mm_storeu_ps(out + i + 4, _mm_mul_ps(_mm_cvtepi32_ps(a1), scale));
+        _mm_storeu_ps(out + i + 8, _mm_mul_ps(_mm_cvtepi32_ps(a2), scale));
+        _mm_storeu_ps(out + i + 12, _mm_mul_ps(_mm_cvtepi32_ps(a3), scale));
+    }
+#else
+    (void)qv;
+#endif
+    for (; i < len; i++) {
+        int32_t a = 0;
+        for (int k = 0; k < n; k++)
+            a += q[k] * rows[k][i];
+        out[i] = (float)a * (1.0f / Q);
+    }
+}
+
+/* the vertical pass in float, for extreme shrinks */
+static void vrow_float(const unsigned char *const *rows, int n, const float *w, size_t len,
+                       float *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        float a = 0;
+        for (int k = 0; k < n; k++)
+            a += w[k] * rows[k][i];
+        out[i] = a;
+    }
+}
+
+static inline v4f finish(v4f acc, v4f mul, v4f add, int bgr)
+{
+    acc = acc * mul + add;
+    return bgr ? __builtin_shuffle(acc, (v4i){2, 1, 0, 3}) : acc;
+}
+
+/* Writes pixel x of an output row: 4-wide stores spill one float into the next
+ * pixel, written after, so only a row's last pixel is stored lane by lane. */
+static inline void put(float *o, int x, int dw, v4f v)
+{
+    if (x < dw - 1) {
+        store4(o + (size_t)x * 3, v);
+    } else {
+        o[(size_t)x * 3] = v[0];
+        o[(size_t)x * 3 + 1] = v[1];
+        o[(size_t)x * 3 + 2] = v[2];
+    }
+}
+
+static void hcopy(const float *s0, const float *s1, float *o0, float *o1, int dw,
+                  v4f mul, v4f add, int bgr)
+{
+    for (int x = 0; x < dw; x++) {
+        put(o0, x, dw, finish(load4(s0 + (size_t)x * 3), mul, add, bgr));
+        put(o1, x, dw, finish(load4(s1 + (size_t)x * 3), mul, add, bgr));
+    }
+}
+
+/* One generic loop, and copies with the tap count fixed so the inner loop unrolls
+ * completely (the common shrink factors need 2 to 8 taps). */
+#define HROWS_BODY(N)                                                              \
+    for (int x = 0; x < dw; x++) {                                                 \
+        const float *p0 = s0 + (size_t)lo[x] * 3, *p1 = s1 + (size_t)lo[x] * 3;    \
+        const v4f *w = w4 + (size_t)x * (N);                                       \
+        v4f a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};                                  \
+        _Pragma("GCC unroll 8")                                                    \
+        for (int k = 0; k < (N); k++) {                                            \
+            a0 += w[k] * load4(p0 + 3 * k);                                        \
+            a1 += w[k] * load4(p1 + 3 * k);                                        \
+        }                                                                          \
+        put(o0, x, dw, finish(a0, mul, add, bgr));                                 \
+        put(o1, x, dw, finish(a1, mul, add, bgr));                                 \
+    }
+
+#define HROWS_FIXED(N)                                                             \
+    static void hrows_##N(const float *s0, const float *s1, float *o0, float *o1,  \
+                          const int *lo, const v4f *w4, int dw, v4f mul, v4f add,  \
+                          int bgr)                                                 \
+    {                                                                              \
+        HROWS_BODY(N)                                                              \
+    }
+HROWS_FIXED(2)
+HROWS_FIXED(3)
+HROWS_FIXED(4)
+HROWS_FIXED(5)
+HROWS_FIXED(6)
+HROWS_FIXED(7)
+HROWS_FIXED(8)
+
+static void hrows(const float *s0, const float *s1, float *o0, float *o1, const int *lo,
+                  const v4f *w4, int taps, int dw, v4f mul, v4f add, int bgr)
+{
+    switch (taps) {
+    case 2: hrows_2(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 3: hrows_3(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 4: hrows_4(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 5: hrows_5(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 6: hrows_6(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 7: hrows_7(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    case 8: hrows_8(s0, s1, o0, o1, lo, w4, dw, mul, add, bgr); return;
+    default: HROWS_BODY(taps)
+    }
+}
+
+int dn_resize_rgb(dn_resizer *r, const unsigned char *src, int sw, int sh,
+                  float *dst, int dw, int dh, dn_preprocess pre,
+                  char *err, size_t errlen)
+{
+    if (sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0) {
+        snprintf(err, errlen, "cannot resize %dx%d to %dx%d", sw, sh, dw, dh);
+        return -1;
+    }
+    if (table_make(&r->h, sw, dw) != 0 || table_make(&r->v, sh, dh) != 0) {
+        snprintf(err, errlen, "out of memory for resize tables");
+        return -1;
+    }
+    size_t row = (size_t)sw * 3, need = (size_t)dh * row + 4;
+    if (need > r->tmp_cap) {
+        float *p = realloc(r->tmp, need * sizeof(float));
+        if (!p) {
+            snprintf(err, errlen, "out of memory resizing a %dx%d image", sw, sh);
+            return -1;
+        }
+        r->tmp = p;
+        r->tmp_cap = need;
+    }
+    /* vertical pass: dh rows of sw pixels, as floats */
+    const table *t = &r->v;
+    if (t->qtaps > r->rows_cap) {
+        const unsigned char **p = realloc(r->rows, sizeof *p * t->qtaps);
+        if (!p) {
+            snprintf(err, errlen, "out of memory resizing a %dx%d image", sw, sh);
+            return -1;
+        }
+        r->rows = p;
+        r->rows_cap = t->qtaps;
+    }
+    for (int y = 0; y < dh; y++) {
+        float *o = r->tmp + (size_t)y * row;
+        if (sh == dh) {
+            to_float(src + (size_t)y * row, o, row);
+            continue;
+        }
+        for (int k = 0; k < t->qtaps; k++)
+            r->rows[k] = src + (size_t)(t->lo[y] + (k < t->taps ? k : t->taps - 1)) * row;
+        if (t->taps > Q_MAX_TAPS)
+            vrow_float(r->rows, t->taps, t->w + (size_t)y * t->ksize, row, o);
+        else
+            vrow(r->rows, t->qtaps, t->q + (size_t)y * t->qtaps,
+                 t->qv + (size_t)y * t->qtaps / 2 * 4, row, o);
+    }
+    r->tmp[(size_t)dh * row] = 0;   /* the pad the last 4-wide load reads */
+
+    v4f mul = {1, 1, 1, 0}, add = {0, 0, 0, 0};
+    if (pre == DN_PRE_SCALE01)
+        mul = (v4f){1.0f / 255, 1.0f / 255, 1.0f / 255, 0};
+    else if (pre == DN_PRE_VGG)
+        add = (v4f){-123.68f, -116.779f, -103.939f, 0};
+    /* horizontal pass, two rows at a time (they share the weights) */
+    const table *th = &r->h;
+    for (int y = 0; y < dh; y += 2) {
+        int y1 = y + 1 < dh ? y + 1 : y;
+        const float *s0 = r->tmp + (size_t)y * row, *s1 = r->tmp + (size_t)y1 * row;
+        float *o0 = dst + (size_t)y * dw * 3, *o1 = dst + (size_t)y1 * dw * 3;
+        if (sw == dw)
+            hcopy(s0, s1, o0, o1, dw, mul, add, pre == DN_PRE_VGG);
+        else
+            hrows(s0, s1, o0, o1, th->lo, th->w4, th->taps, dw, mul, add, pre == DN_PRE_VGG);
+    }
+    return 0;
+}
