@@ -78,7 +78,7 @@ int dn_connection_parse(const char *text, size_t len, const char *origin, dn_con
     if (get_string(root, "key", &key, 0, origin, err, errlen)) goto out;
     if (!key) key = "";
     if (get_string(root, "signature_scheme", &scheme, 0, origin, err, errlen)) goto out;
-    if (!scheme) scheme = "";
+    if (!scheme) scheme = *key ? "hmac-sha256" : "";  /* jupyter_client's default */
     if (*key && strcmp(scheme, "hmac-sha256") != 0) {
         snprintf(err, errlen, "%s: signature_scheme \"%s\" is not supported (only hmac-sha256)",
                  origin, scheme);
