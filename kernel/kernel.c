@@ -1,12 +1,10 @@
-/* kernel.c — wires the parts together and owns the threads: the main thread serves shell,
+/* kernel.c — wires the parts together and owns the threads: the calling thread serves shell,
  * a second thread serves control (so interrupt and shutdown are heard while a cell runs). */
 #include "kernel.h"
 
-#include "connection.h"
 #include "core.h"
 #include "hmac.h"
 #include "log.h"
-#include "magics.h"
 #include "signals.h"
 #include "zmq_transport.h"
 
@@ -25,26 +23,22 @@ static int welcome(void *ctx, const void *topic, size_t len, dn_frames *out)
     return dn_core_welcome(ctx, topic, len, out);
 }
 
-int dn_kernel_run(const char *connection_file, char *err, size_t errlen)
+int dn_kernel_serve(const dn_connection *conn, dn_interp *interp, char *err, size_t errlen)
 {
     dn_log_init();
-    dn_connection conn;
-    if (dn_connection_load(connection_file, &conn, err, errlen)) return -1;
-    int rc = -1;
+    int rc = -1, control_started = 0, signals = 0;
     dn_signer *signer = NULL;
     dn_transport *t = NULL;
-    dn_interp *interp = NULL;
     dn_core *core = NULL;
-    int control_started = 0;
     pthread_t control;
 
-    if (!(signer = dn_signer_new(conn.scheme, conn.key, conn.keylen, err, errlen))) goto out;
-    if (!(t = dn_zmq_transport_new(&conn, err, errlen))) goto out;
-    if (!(interp = dn_magics_new(err, errlen))) goto out;
+    if (!(signer = dn_signer_new(conn->scheme, conn->key, conn->keylen, err, errlen))) goto out;
+    if (!(t = dn_zmq_transport_new(conn, err, errlen))) goto out;
     if (!(core = dn_core_new(interp, t, signer, err, errlen))) goto out;
     if (dn_zmq_transport_start(t, welcome, core, err, errlen)) goto out;
     if (dn_signals_attach(core, t, err, errlen)) goto out;
-    dn_info("kernel listening (%s, %s)", conn.transport, conn.ip);
+    signals = 1;
+    dn_info("kernel listening (%s, %s)", conn->transport, conn->ip);
     dn_core_start(core);
 
     sigset_t all, old;
@@ -61,16 +55,12 @@ int dn_kernel_run(const char *connection_file, char *err, size_t errlen)
 out:
     if (t) t->ops->stop(t);
     if (control_started) pthread_join(control, NULL);
-    if (core && interp) {
-        int restart = 0;
-        dn_core_quitting(core, &restart);
-        interp->ops->shutdown(interp, restart);
-    }
-    dn_signals_detach();
+    int restart = 0;
+    if (core) dn_core_quitting(core, &restart);
+    interp->ops->shutdown(interp, restart);
+    if (signals) dn_signals_detach();
     dn_zmq_transport_free(t);
     dn_core_free(core);
-    if (interp) interp->ops->free(interp);
     dn_signer_free(signer);
-    dn_connection_fini(&conn);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "dn_config.h"
 #include "install.h"
 #include "kernel.h"
+#include "magics.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -54,11 +55,17 @@ static int cmd_kernel(int argc, char **argv)
     }
     if (!file) return bad_usage("%s", "kernel needs -f CONNECTION_FILE");
     char err[512];
-    if (dn_kernel_run(file, err, sizeof err)) {
+    dn_connection conn;
+    if (dn_connection_load(file, &conn, err, sizeof err)) {
         fprintf(stderr, "deepnb: %s\n", err);
         return 1;
     }
-    return 0;
+    dn_interp *interp = dn_magics_new(err, sizeof err);
+    int rc = interp ? dn_kernel_serve(&conn, interp, err, sizeof err) : -1;
+    if (rc) fprintf(stderr, "deepnb: %s\n", err);
+    if (interp) interp->ops->free(interp);
+    dn_connection_fini(&conn);
+    return rc ? 1 : 0;
 }
 
 static int cmd_install(int argc, char **argv)
