@@ -151,8 +151,11 @@ static int z_recv(dn_transport *t, dn_channel ch, int timeout_ms, dn_frames *out
             { .socket = z->sock[ch], .events = ZMQ_POLLIN },
             { .socket = NULL, .fd = z->wake_fd, .events = ZMQ_POLLIN },
         };
-        long wait = timeout_ms < 0 ? -1 : timeout_ms == 0 ? 0 : deadline - now_ms();
-        if (wait < -1) wait = 0;
+        long wait = -1;
+        if (timeout_ms >= 0) {
+            wait = timeout_ms == 0 ? 0 : deadline - now_ms();
+            if (wait < 0) wait = 0;  /* -1 would mean forever */
+        }
         int rc = zmq_poll(items, 2, wait);
         if (rc < 0) {
             if (errno == EINTR) continue;  /* a signal (SIGINT) during the wait is not an error */
