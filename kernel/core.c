@@ -508,10 +508,10 @@ static const struct {
 
 /* ---------------------------------------------------------------- dispatch */
 
-static void dispatch(dn_core *c, dn_request *r, int wire)
+static void dispatch(dn_core *c, dn_request *r, int wire, const char *wire_err)
 {
     if (wire == DN_WIRE_BAD_BODY) {
-        if (is_request(r->type)) reply_error(r, "BadRequest", "malformed message");
+        if (is_request(r->type)) reply_error(r, "BadRequest", wire_err);
         return;
     }
     if (c->aborting && r->ch == DN_SHELL && strcmp(r->type, "execute_request") == 0) {
@@ -552,7 +552,7 @@ void dn_core_handle(dn_core *c, dn_channel ch, const dn_frames *frames)
     if (wire == DN_WIRE_BAD_BODY) dn_warn("%s: %s", r.type, err);
     dn_debug("recv %s on %d", r.type, (int)ch);
     publish_status(&r, "busy");
-    dispatch(c, &r, wire);
+    dispatch(c, &r, wire, err);
     publish_status(&r, "idle");
     int abort_queue = r.abort_queue;
     json_decref(r.error);
