@@ -7,6 +7,7 @@
 #include "batches.h"
 #include "core/activation.h"
 #include "core/array_source.h"
+#include "core/cpu.h"
 #include "core/layer.h"
 #include "core/loss.h"
 #include "core/model.h"

@@ -1,9 +1,11 @@
 #include "cpu.h"
 
-#include <cblas.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int nthreads = 1;
@@ -12,7 +14,10 @@ static void init_once(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     nthreads = n > 0 ? (int)n : 1;
-    openblas_set_num_threads(nthreads);
+#ifndef _OPENMP
+    nthreads = 1;
+#endif
+    openblas_set_num_threads(1);
 }
 
 void dn_cpu_init(void)
@@ -24,6 +29,59 @@ int dn_cpu_threads(void)
 {
     dn_cpu_init();
     return nthreads;
+}
+
+void dn_parallel(int nt, void (*fn)(void *ctx, int t, int nt), void *ctx)
+{
+    if (nt > dn_cpu_threads())
+        nt = dn_cpu_threads();
+    if (nt <= 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    fn(ctx, omp_get_thread_num(), nt);
+#endif
+}
+
+typedef struct gemm_job {
+    enum CBLAS_TRANSPOSE ta, tb;
+    int M, N, K, lda, ldb, ldc, by_rows;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} gemm_job;
+
+static void gemm_part(void *ctx, int t, int nt)
+{
+    const gemm_job *j = ctx;
+    if (j->by_rows) {
+        int i0 = (int)((long)j->M * t / nt), i1 = (int)((long)j->M * (t + 1) / nt);
+        const float *A = j->ta == CblasNoTrans ? j->A + (long)i0 * j->lda : j->A + i0;
+        if (i1 > i0)
+            cblas_sgemm(CblasRowMajor, j->ta, j->tb, i1 - i0, j->N, j->K, j->alpha, A, j->lda,
+                        j->B, j->ldb, j->beta, j->C + (long)i0 * j->ldc, j->ldc);
+    } else {
+        int c0 = (int)((long)j->N * t / nt), c1 = (int)((long)j->N * (t + 1) / nt);
+        const float *B = j->tb == CblasNoTrans ? j->B + c0 : j->B + (long)c0 * j->ldb;
+        if (c1 > c0)
+            cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, c1 - c0, j->K, j->alpha, j->A,
+                        j->lda, B, j->ldb, j->beta, j->C + c0, j->ldc);
+    }
+}
+
+void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc)
+{
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C};
+    /* below ~2 MFLOP a second thread costs more than it saves */
+    int nt = (double)M * N * K < 1e6 ? 1 : dn_cpu_threads();
+    int span = j.by_rows ? M : N;
+    if (nt > span / 8)
+        nt = span / 8 > 1 ? span / 8 : 1;
+    dn_parallel(nt, gemm_part, &j);
 }
 
 void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, float *cols)
@@ -77,8 +135,18 @@ void dn_col2im_nhwc(const float *cols, const dn_conv_geom *g, long p0, long p1, 
                 row += (long)g->KW * C;
                 continue;
             }
+            int iw0 = ow * g->SW - g->PL;
+            if (iw0 >= 0 && iw0 + g->KW <= g->W) {
+                /* the whole kernel row is inside: one contiguous run of KW*C floats */
+                float *dst = img + ((long)ih * g->W + iw0) * C;
+                const long run = (long)g->KW * C;
+                for (long j = 0; j < run; j++)
+                    dst[j] += row[j];
+                row += run;
+                continue;
+            }
             for (int kw = 0; kw < g->KW; kw++, row += C) {
-                int iw = ow * g->SW - g->PL + kw;
+                int iw = iw0 + kw;
                 if (iw < 0 || iw >= g->W)
                     continue;
                 float *dst = img + ((long)ih * g->W + iw) * C;

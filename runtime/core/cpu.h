@@ -1,11 +1,27 @@
-/* cpu.h — the CPU backend's shared pieces: OpenBLAS set to the machine's cores, and the
- * NHWC im2col/col2im that turn convolutions into one sgemm per chunk of output pixels. */
+/* cpu.h — the CPU backend's shared pieces: one team of threads (one per online core,
+ * OpenMP), matrix products on OpenBLAS split across that team, and the NHWC
+ * im2col/col2im that turn convolutions into one sgemm per chunk of output pixels.
+ * OpenBLAS itself runs single-threaded inside the team's threads: one pool of threads
+ * instead of two spinning against each other, and the work between products (im2col,
+ * bias, activations, pooling) runs in parallel too. */
 #ifndef DN_CPU_H
 #define DN_CPU_H
 
-/* Sets OpenBLAS to the online cores (sysconf) once; later calls do nothing. */
+#include <cblas.h>
+
+/* Counts the online cores (sysconf) once; later calls do nothing. */
 void dn_cpu_init(void);
 int dn_cpu_threads(void);
+
+/* Runs fn(ctx, t, nt) for t = 0..nt-1 on the team (nt <= dn_cpu_threads(); 1 runs it
+ * here). fn may call cblas directly: OpenBLAS is single-threaded. */
+void dn_parallel(int nt, void (*fn)(void *ctx, int t, int nt), void *ctx);
+
+/* Row-major C = alpha op(A) op(B) + beta C, split across the team by rows or columns of C
+ * when the product is large enough to be worth it. */
+void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
 
 typedef struct dn_conv_geom {
     int H, W, C;          /* input per example */

@@ -3,7 +3,7 @@
 #include "layer_impl.h"
 #include "status.h"
 
-#include <cblas.h>
+#include "cpu.h"
 #include <string.h>
 
 typedef struct dense_layer {
@@ -35,7 +35,7 @@ static void dense_forward(dn_layer *l, const float *x, int n, int training, dn_r
     dense_layer *d = (dense_layer *)l;
     int in = l->in_shape[l->in_ndim - 1];
     long rows = (long)n * (l->in_size / in);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, d->units, in, 1.0f, x,
+    dn_sgemm(CblasNoTrans, CblasNoTrans, (int)rows, d->units, in, 1.0f, x,
                 in, l->params[0].data, d->units, 0.0f, l->out.data, d->units);
     dn_bias_act_forward(l->act, l->out.data, d->use_bias ? l->params[1].data : NULL, rows,
                         d->units);
@@ -48,7 +48,7 @@ static void dense_backward(dn_layer *l, const float *x, int n, float *dx)
     long rows = (long)n * (l->in_size / in);
     const float *dz = l->delta.data;
     if (l->trainable) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, d->units, (int)rows, 1.0f, x,
+        dn_sgemm(CblasTrans, CblasNoTrans, in, d->units, (int)rows, 1.0f, x,
                     in, dz, d->units, 0.0f, l->params[0].grad, d->units);
         if (d->use_bias) {
             float *db = l->params[1].grad;
@@ -59,7 +59,7 @@ static void dense_backward(dn_layer *l, const float *x, int n, float *dx)
         }
     }
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, in, d->units, 1.0f, dz,
+        dn_sgemm(CblasNoTrans, CblasTrans, (int)rows, in, d->units, 1.0f, dz,
                     d->units, l->params[0].data, d->units, 0.0f, dx, in);
 }
 

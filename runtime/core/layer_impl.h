@@ -16,9 +16,12 @@ typedef struct dn_layer_ops {
     int (*reserve)(dn_layer *l, int n, char *err, size_t errlen);
     /* x (n * in_size) -> l->out, activation included. */
     void (*forward)(dn_layer *l, const float *x, int n, int training, dn_rng *rng);
-    /* l->delta holds dL/dz (the activation already undone by the model). Writes dx when
-     * not NULL and, when l->trainable, every param's grad (overwriting). */
+    /* l->delta holds dL/d out, or dL/dz when l->dz_ready (the model then undid the
+     * activation, or the loss gave dL/dz directly). Writes dx when not NULL and, when
+     * l->trainable, every param's grad (overwriting). */
     void (*backward)(dn_layer *l, const float *x, int n, float *dx);
+    /* backward undoes the activation itself (chunk by chunk, while in cache) */
+    int act_in_backward;
     /* frees what the layer file allocated beyond params, out and delta */
     void (*fini)(dn_layer *l);
 } dn_layer_ops;
@@ -39,6 +42,7 @@ struct dn_layer {
     dn_tensor delta;                 /* dL/d out, then dL/dz */
     dn_tensor *scratch;              /* the model's workspace, shared by all its layers */
     int last_n;                      /* batch size of the last forward */
+    int dz_ready;                    /* see dn_layer_ops.backward */
 };
 
 /* Allocates a layer-file struct whose first member is dn_layer. NULL + err on no memory. */

@@ -59,14 +59,22 @@ static int pool_reserve(dn_layer *l, int n, char *err, size_t errlen)
     return DN_OK;
 }
 
-static void pool_forward(dn_layer *l, const float *x, int n, int training, dn_rng *rng)
+typedef struct pool_job {
+    pool_layer *p;
+    const float *x;
+    float *dx;
+    int n;
+} pool_job;
+
+static void forward_part(void *ctx, int t, int nt)
 {
-    (void)training;
-    (void)rng;
-    pool_layer *p = (pool_layer *)l;
+    const pool_job *j = ctx;
+    pool_layer *p = j->p;
+    dn_layer *l = &p->base;
+    const float *x = j->x;
     const dn_conv_geom *g = &p->g;
     const int C = g->C;
-    for (int b = 0; b < n; b++) {
+    for (int b = j->n * t / nt; b < j->n * (t + 1) / nt; b++) {
         const float *img = x + (long)b * l->in_size;
         float *out = l->out.data + (long)b * l->out_size;
         int *arg = p->argmax + (long)b * l->out_size;
@@ -101,20 +109,38 @@ static void pool_forward(dn_layer *l, const float *x, int n, int training, dn_rn
     }
 }
 
-static void pool_backward(dn_layer *l, const float *x, int n, float *dx)
+static void pool_forward(dn_layer *l, const float *x, int n, int training, dn_rng *rng)
 {
-    (void)x;
-    pool_layer *p = (pool_layer *)l;
-    if (!dx)
-        return;
-    memset(dx, 0, (size_t)n * (size_t)l->in_size * sizeof(float));
-    for (int b = 0; b < n; b++) {
+    (void)training;
+    (void)rng;
+    pool_job j = {(pool_layer *)l, x, NULL, n};
+    dn_parallel(n, forward_part, &j);
+}
+
+static void backward_part(void *ctx, int t, int nt)
+{
+    const pool_job *j = ctx;
+    pool_layer *p = j->p;
+    dn_layer *l = &p->base;
+    float *dx = j->dx;
+    int b0 = j->n * t / nt, b1 = j->n * (t + 1) / nt;
+    memset(dx + (long)b0 * l->in_size, 0, (size_t)(b1 - b0) * (size_t)l->in_size * sizeof(float));
+    for (int b = b0; b < b1; b++) {
         const float *dy = l->delta.data + (long)b * l->out_size;
         const int *a = p->argmax + (long)b * l->out_size;
         float *d = dx + (long)b * l->in_size;
         for (long i = 0; i < l->out_size; i++)
             d[a[i]] += dy[i];
     }
+}
+
+static void pool_backward(dn_layer *l, const float *x, int n, float *dx)
+{
+    (void)x;
+    if (!dx)
+        return;
+    pool_job j = {(pool_layer *)l, NULL, dx, n};
+    dn_parallel(n, backward_part, &j);
 }
 
 static void pool_fini(dn_layer *l)

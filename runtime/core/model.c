@@ -328,10 +328,12 @@ static void backward_from(dn_model *m, int n, int lo, int fused, float *dx)
 {
     for (int i = m->nlayers - 1; i >= lo; i--) {
         dn_layer *l = m->layers[i];
-        if (!(fused && i == m->nlayers - 1)) {
+        l->dz_ready = fused && i == m->nlayers - 1;
+        if (!l->dz_ready && !l->ops->act_in_backward) {
             long dim = l->out_shape[l->out_ndim - 1];
             dn_act_backward(l->act, l->out.data, l->delta.data, (long)n * l->out_size / dim,
                             dim);
+            l->dz_ready = 1;
         }
         const float *in = i ? m->layers[i - 1]->out.data : m->last_x;
         float *target = i > lo ? m->layers[i - 1]->delta.data : dx;
