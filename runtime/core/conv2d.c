@@ -89,7 +89,7 @@ typedef struct conv_job {
     int n;
 } conv_job;
 
-static void forward_part(void *ctx, int t, int nt)
+static void conv_forward_part(void *ctx, int t, int nt)
 {
     const conv_job *j = ctx;
     conv_layer *c = j->c;
@@ -108,9 +108,14 @@ static void forward_part(void *ctx, int t, int nt)
         else
             dn_im2col_nhwc(j->x, &c->g, p0, p1, cols);
         float *out = l->out.data + p0 * F;
+        /* start from the bias so the product adds onto it (beta 1 also spares OpenBLAS
+         * its separate pass zeroing C) */
+        if (bias)
+            for (long r = 0; r < p1 - p0; r++)
+                memcpy(out + r * F, bias, (size_t)F * sizeof(float));
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p1 - p0), F, (int)K, 1.0f,
-                    a, (int)K, l->params[0].data, F, 0.0f, out, F);
-        dn_bias_act_forward(l->act, out, bias, p1 - p0, F);
+                    a, (int)K, l->params[0].data, F, bias ? 1.0f : 0.0f, out, F);
+        dn_act_forward(l->act, out, p1 - p0, F);
     }
 }
 
@@ -119,10 +124,10 @@ static void conv_forward(dn_layer *l, const float *x, int n, int training, dn_rn
     (void)training;
     (void)rng;
     conv_job j = {(conv_layer *)l, x, NULL, n};
-    dn_parallel(n, forward_part, &j);
+    dn_parallel(n, conv_forward_part, &j);
 }
 
-static void backward_part(void *ctx, int t, int nt)
+static void conv_backward_part(void *ctx, int t, int nt)
 {
     const conv_job *j = ctx;
     conv_layer *c = j->c;
@@ -179,7 +184,7 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
         return;
     conv_job j = {c, x, dx, n};
     int nt = n < dn_cpu_threads() ? n : dn_cpu_threads();
-    dn_parallel(nt, backward_part, &j);
+    dn_parallel(nt, conv_backward_part, &j);
     if (!l->trainable)
         return;
     /* sum the threads' partial gradients */

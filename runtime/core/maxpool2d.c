@@ -1,11 +1,9 @@
 /* maxpool2d.c — MaxPooling2D on NHWC, TensorFlow's padding (padded cells never win).
- * Forward remembers where each maximum came from; backward routes the gradient there. */
+ * Backward routes each gradient to the input that won the maximum. */
 #include "cpu.h"
 #include "layer_impl.h"
 #include "status.h"
 
-#include <float.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct pool_layer {
@@ -13,8 +11,6 @@ typedef struct pool_layer {
     int ph, pw, sh, sw;
     dn_padding pad;
     dn_conv_geom g;
-    int *argmax;          /* per output element: index within its example's input */
-    size_t argmax_cap;
 } pool_layer;
 
 static int pool_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
@@ -45,20 +41,6 @@ static int pool_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     return DN_OK;
 }
 
-static int pool_reserve(dn_layer *l, int n, char *err, size_t errlen)
-{
-    pool_layer *p = (pool_layer *)l;
-    size_t need = (size_t)n * (size_t)l->out_size;
-    if (need <= p->argmax_cap)
-        return DN_OK;
-    int *a = realloc(p->argmax, need * sizeof(int));
-    if (!a)
-        return dn_fail(err, errlen, "%s: out of memory", l->name);
-    p->argmax = a;
-    p->argmax_cap = need;
-    return DN_OK;
-}
-
 typedef struct pool_job {
     pool_layer *p;
     const float *x;
@@ -66,44 +48,37 @@ typedef struct pool_job {
     int n;
 } pool_job;
 
-static void forward_part(void *ctx, int t, int nt)
+/* the window of output (oh, ow), clipped to the input */
+static void window(const dn_conv_geom *g, int oh, int ow, int *h0, int *h1, int *w0, int *w1)
+{
+    *h0 = oh * g->SH - g->PT;
+    *w0 = ow * g->SW - g->PL;
+    *h1 = *h0 + g->KH < g->H ? *h0 + g->KH : g->H;
+    *w1 = *w0 + g->KW < g->W ? *w0 + g->KW : g->W;
+    *h0 = *h0 > 0 ? *h0 : 0;
+    *w0 = *w0 > 0 ? *w0 : 0;
+}
+
+static void pool_forward_part(void *ctx, int t, int nt)
 {
     const pool_job *j = ctx;
-    pool_layer *p = j->p;
-    dn_layer *l = &p->base;
-    const float *x = j->x;
-    const dn_conv_geom *g = &p->g;
+    dn_layer *l = &j->p->base;
+    const dn_conv_geom *g = &j->p->g;
     const int C = g->C;
     for (int b = j->n * t / nt; b < j->n * (t + 1) / nt; b++) {
-        const float *img = x + (long)b * l->in_size;
-        float *out = l->out.data + (long)b * l->out_size;
-        int *arg = p->argmax + (long)b * l->out_size;
+        const float *img = j->x + (long)b * l->in_size;
+        float *o = l->out.data + (long)b * l->out_size;
         for (int oh = 0; oh < g->OH; oh++) {
-            for (int ow = 0; ow < g->OW; ow++) {
-                float *o = out + ((long)oh * g->OW + ow) * C;
-                int *a = arg + ((long)oh * g->OW + ow) * C;
-                for (int c = 0; c < C; c++) {
-                    o[c] = -FLT_MAX;
-                    a[c] = 0;
-                }
-                for (int kh = 0; kh < g->KH; kh++) {
-                    int ih = oh * g->SH - g->PT + kh;
-                    if (ih < 0 || ih >= g->H)
-                        continue;
-                    for (int kw = 0; kw < g->KW; kw++) {
-                        int iw = ow * g->SW - g->PL + kw;
-                        if (iw < 0 || iw >= g->W)
-                            continue;
-                        int base = (ih * g->W + iw) * C;
-                        const float *v = img + base;
-                        for (int c = 0; c < C; c++) {
-                            if (v[c] > o[c]) {
-                                o[c] = v[c];
-                                a[c] = base + c;
-                            }
-                        }
+            for (int ow = 0; ow < g->OW; ow++, o += C) {
+                int h0, h1, w0, w1;
+                window(g, oh, ow, &h0, &h1, &w0, &w1);
+                memcpy(o, img + ((long)h0 * g->W + w0) * C, (size_t)C * sizeof(float));
+                for (int ih = h0; ih < h1; ih++)
+                    for (int iw = w0; iw < w1; iw++) {
+                        const float *v = img + ((long)ih * g->W + iw) * C;
+                        for (int c = 0; c < C; c++)
+                            o[c] = v[c] > o[c] ? v[c] : o[c];
                     }
-                }
             }
         }
     }
@@ -114,48 +89,60 @@ static void pool_forward(dn_layer *l, const float *x, int n, int training, dn_rn
     (void)training;
     (void)rng;
     pool_job j = {(pool_layer *)l, x, NULL, n};
-    dn_parallel(n, forward_part, &j);
+    dn_parallel(n, pool_forward_part, &j);
 }
 
-static void backward_part(void *ctx, int t, int nt)
+/* The gradient goes to the first input in the window equal to the maximum (the one a
+ * recorded argmax would name); finding it again spares forward an index per output. */
+static void pool_backward_part(void *ctx, int t, int nt)
 {
     const pool_job *j = ctx;
-    pool_layer *p = j->p;
-    dn_layer *l = &p->base;
-    float *dx = j->dx;
+    dn_layer *l = &j->p->base;
+    const dn_conv_geom *g = &j->p->g;
+    const int C = g->C;
     int b0 = j->n * t / nt, b1 = j->n * (t + 1) / nt;
-    memset(dx + (long)b0 * l->in_size, 0, (size_t)(b1 - b0) * (size_t)l->in_size * sizeof(float));
+    memset(j->dx + (long)b0 * l->in_size, 0, (size_t)(b1 - b0) * (size_t)l->in_size * sizeof(float));
     for (int b = b0; b < b1; b++) {
+        const float *img = j->x + (long)b * l->in_size;
+        float *d = j->dx + (long)b * l->in_size;
+        const float *o = l->out.data + (long)b * l->out_size;
         const float *dy = l->delta.data + (long)b * l->out_size;
-        const int *a = p->argmax + (long)b * l->out_size;
-        float *d = dx + (long)b * l->in_size;
-        for (long i = 0; i < l->out_size; i++)
-            d[a[i]] += dy[i];
+        for (int oh = 0; oh < g->OH; oh++) {
+            for (int ow = 0; ow < g->OW; ow++, o += C, dy += C) {
+                int h0, h1, w0, w1;
+                window(g, oh, ow, &h0, &h1, &w0, &w1);
+                for (int c = 0; c < C; c++) {
+                    long at = -1;
+                    for (int ih = h0; ih < h1 && at < 0; ih++)
+                        for (int iw = w0; iw < w1; iw++) {
+                            long i = ((long)ih * g->W + iw) * C + c;
+                            if (img[i] == o[c]) {
+                                at = i;
+                                break;
+                            }
+                        }
+                    if (at >= 0)    /* a NaN maximum equals nothing: no gradient */
+                        d[at] += dy[c];
+                }
+            }
+        }
     }
 }
 
 static void pool_backward(dn_layer *l, const float *x, int n, float *dx)
 {
-    (void)x;
     if (!dx)
         return;
-    pool_job j = {(pool_layer *)l, NULL, dx, n};
-    dn_parallel(n, backward_part, &j);
-}
-
-static void pool_fini(dn_layer *l)
-{
-    free(((pool_layer *)l)->argmax);
+    pool_job j = {(pool_layer *)l, x, dx, n};
+    dn_parallel(n, pool_backward_part, &j);
 }
 
 static const dn_layer_ops pool_ops = {
     .class_name = "MaxPooling2D",
     .prefix = "max_pooling2d",
     .build = pool_build,
-    .reserve = pool_reserve,
     .forward = pool_forward,
     .backward = pool_backward,
-    .fini = pool_fini,
 };
 
 dn_layer *dn_maxpool2d_new(int ph, int pw, int sh, int sw, dn_padding pad,
