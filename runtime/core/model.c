@@ -116,8 +116,12 @@ static void auto_name(dn_model *m, dn_layer *l)
 
 int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen)
 {
-    if (!l)
+    if (!l) {
+        /* keep the message of the constructor that returned NULL */
+        if (err && errlen && err[0])
+            return DN_ERROR;
         return dn_fail(err, errlen, "no layer to add");
+    }
     if (l->in_model)
         return dn_fail(err, errlen, "layer %s already belongs to a model", l->name);
     if (l->user_named && name_taken(m, l->name)) {

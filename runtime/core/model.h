@@ -23,7 +23,8 @@ void dn_model_free(dn_model *m);
  * while the model has no layers. 0 or -1 + err. */
 int dn_model_set_input(dn_model *m, int ndim, const int *shape, char *err, size_t errlen);
 /* Appends l, inferring its shapes and initialising its weights. The model owns l from
- * now on, also when this fails (then l is freed). 0 or -1 + err naming layer and shapes. */
+ * now on, also when this fails (then l is freed). 0 or -1 + err naming layer and shapes.
+ * l may be a constructor's NULL: its message in err is kept. */
 int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen);
 /* Removes and frees the last layer. 0 or -1 + err when empty. */
 int dn_model_pop(dn_model *m, char *err, size_t errlen);
@@ -84,8 +85,9 @@ int dn_model_test_on_batch(dn_model *m, const float *x, const float *y, int n,
 const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
                               char *err, size_t errlen);
 /* Backpropagates dy = dL/d(output) of the last forward (n examples) through every layer,
- * filling trainable layers' grads and, when dx is not NULL, dL/dx. For tests and tools;
- * training uses dn_model_train_on_batch. 0 or -1 + err. */
+ * filling trainable layers' grads and, when dx is not NULL, dL/dx. The x given to that
+ * forward must still be valid. For tests and tools; training uses
+ * dn_model_train_on_batch. 0 or -1 + err. */
 int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
                       size_t errlen);
 

@@ -136,6 +136,9 @@ static void structure(void)
           "Conv2D after Dense refused: %s", err);
     CHECK(dn_dense_new(0, DN_ACT_LINEAR, 1, err, sizeof err) == NULL && strstr(err, "units"),
           "Dense(0) refused: %s", err);
+    err[0] = 0;
+    CHECK(dn_model_add(m, dn_dense_new(-1, DN_ACT_LINEAR, 1, err, sizeof err), err, sizeof err) == DN_ERROR &&
+          strstr(err, "got -1"), "adding a failed constructor's NULL keeps its message: %s", err);
     dn_model_free(m);
 
     int in7[3] = {2, 2, 1};
