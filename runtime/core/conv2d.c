@@ -1,7 +1,8 @@
 /* conv2d.c — Conv2D on NHWC inputs with an HWIO kernel (Keras' layout), TensorFlow's
- * 'same'/'valid' padding. Each thread of the team takes a run of whole images (so their
- * input gradients never overlap) and walks it in chunks of output pixels small enough to
- * stay in cache: im2col, one sgemm, then bias and activation on the chunk just computed.
+ * 'same'/'valid' padding. The batch is cut into runs of whole images (so input gradients
+ * of different runs never overlap) that the team's threads take one at a time; each run
+ * is walked in chunks of output pixels small enough to stay in cache: im2col, one sgemm,
+ * then bias and activation on the chunk just computed.
  * 1x1 stride-1 convolutions use the input as the patch matrix directly. */
 #include "cpu.h"
 #include "layer_impl.h"
@@ -39,6 +40,17 @@ static long thread_floats(const conv_layer *c, long rows)
 {
     long r = chunk_rows(c) < rows ? chunk_rows(c) : rows;
     return 2 * r * conv_K(c) + conv_K(c) * c->filters + c->filters;
+}
+
+/* images per work item: about a chunk's worth, and at least 4 items per thread */
+static long item_images(const conv_layer *c, int n)
+{
+    long per_img = (long)c->g.OH * c->g.OW;
+    long k = chunk_rows(c) / per_img;
+    long fair = (n + 4L * dn_cpu_threads() - 1) / (4L * dn_cpu_threads());
+    if (k > fair)
+        k = fair;
+    return k > 0 ? k : 1;
 }
 
 static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
@@ -87,18 +99,25 @@ typedef struct conv_job {
     const float *x;
     float *dx;
     int n;
+    long ipi;           /* images per item */
 } conv_job;
 
-static void conv_forward_part(void *ctx, int t, int nt)
+static float *thread_scratch(const conv_job *j, int thread)
+{
+    const conv_layer *c = j->c;
+    return c->base.scratch->data + thread * thread_floats(c, (long)j->n * c->g.OH * c->g.OW);
+}
+
+static void conv_forward_item(void *ctx, long item, int thread)
 {
     const conv_job *j = ctx;
     conv_layer *c = j->c;
     dn_layer *l = &c->base;
     const int F = c->filters;
     const long K = conv_K(c), per_img = (long)c->g.OH * c->g.OW;
-    const long r0 = (long)j->n * t / nt * per_img, r1 = (long)j->n * (t + 1) / nt * per_img;
-    const long step = chunk_rows(c);
-    float *cols = l->scratch->data + t * thread_floats(c, (long)j->n * per_img);
+    const long b1 = (item + 1) * j->ipi < j->n ? (item + 1) * j->ipi : j->n;
+    const long r0 = item * j->ipi * per_img, r1 = b1 * per_img, step = chunk_rows(c);
+    float *cols = thread_scratch(j, thread);
     const float *bias = c->use_bias ? l->params[1].data : NULL;
     for (long p0 = r0; p0 < r1; p0 += step) {
         long p1 = p0 + step < r1 ? p0 + step : r1;
@@ -123,29 +142,28 @@ static void conv_forward(dn_layer *l, const float *x, int n, int training, dn_rn
 {
     (void)training;
     (void)rng;
-    conv_job j = {(conv_layer *)l, x, NULL, n};
-    dn_parallel(n, conv_forward_part, &j);
+    conv_layer *c = (conv_layer *)l;
+    conv_job j = {c, x, NULL, n, item_images(c, n)};
+    dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_forward_item, &j);
 }
 
-static void conv_backward_part(void *ctx, int t, int nt)
+static void conv_backward_item(void *ctx, long item, int thread)
 {
     const conv_job *j = ctx;
     conv_layer *c = j->c;
     dn_layer *l = &c->base;
     const int F = c->filters, grads = l->trainable;
     const long K = conv_K(c), per_img = (long)c->g.OH * c->g.OW;
-    const long b0 = (long)j->n * t / nt, b1 = (long)j->n * (t + 1) / nt;
+    const long b0 = item * j->ipi, b1 = (item + 1) * j->ipi < j->n ? (item + 1) * j->ipi : j->n;
     const long r0 = b0 * per_img, r1 = b1 * per_img, step = chunk_rows(c);
-    float *cols = l->scratch->data + t * thread_floats(c, (long)j->n * per_img);
-    float *dcols = cols + (step < r1 - r0 ? step : r1 - r0) * K;
-    float *dw = l->scratch->data + (t + 1) * thread_floats(c, (long)j->n * per_img) - K * F - F;
+    const long per = thread_floats(c, (long)j->n * per_img);
+    float *cols = thread_scratch(j, thread);
+    float *dcols = cols + (step < (long)j->n * per_img ? step : (long)j->n * per_img) * K;
+    float *dw = cols + per - K * F - F;    /* this thread's partial sums */
     float *db = dw + K * F;
     const float *w = l->params[0].data;
-    memset(db, 0, (size_t)F * sizeof(float));
     if (j->dx)
         memset(j->dx + b0 * l->in_size, 0, (size_t)((b1 - b0) * l->in_size) * sizeof(float));
-    if (r0 == r1)
-        memset(dw, 0, (size_t)(K * F) * sizeof(float));
     for (long p0 = r0; p0 < r1; p0 += step) {
         long p1 = p0 + step < r1 ? p0 + step : r1;
         int m = (int)(p1 - p0);
@@ -162,7 +180,7 @@ static void conv_backward_part(void *ctx, int t, int nt)
             else
                 dn_im2col_nhwc(j->x, &c->g, p0, p1, cols);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, F, m, 1.0f, a, (int)K,
-                        dz, F, p0 == r0 ? 0.0f : 1.0f, dw, F);
+                        dz, F, 1.0f, dw, F);
         }
         if (j->dx) {
             if (conv_pointwise(c)) {
@@ -182,20 +200,21 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
     conv_layer *c = (conv_layer *)l;
     if (!l->trainable && !dx)
         return;
-    conv_job j = {c, x, dx, n};
-    int nt = n < dn_cpu_threads() ? n : dn_cpu_threads();
-    dn_parallel(nt, conv_backward_part, &j);
+    const int F = c->filters, T = dn_cpu_threads();
+    const long K = conv_K(c), per = thread_floats(c, (long)n * c->g.OH * c->g.OW);
+    float *part = l->scratch->data + per - K * F - F;
+    for (int t = 0; t < T; t++)
+        memset(part + t * per, 0, (size_t)(K * F + F) * sizeof(float));
+    conv_job j = {c, x, dx, n, item_images(c, n)};
+    dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_backward_item, &j);
     if (!l->trainable)
         return;
     /* sum the threads' partial gradients */
-    const int F = c->filters;
-    const long K = conv_K(c), per = thread_floats(c, (long)n * c->g.OH * c->g.OW);
     float *dw = l->params[0].grad;
-    const float *part = l->scratch->data + per - K * F - F;
     memcpy(dw, part, (size_t)(K * F) * sizeof(float));
     if (c->use_bias)
         memcpy(l->params[1].grad, part + K * F, (size_t)F * sizeof(float));
-    for (int t = 1; t < nt; t++) {
+    for (int t = 1; t < T; t++) {
         const float *p = part + t * per;
         for (long i = 0; i < K * F; i++)
             dw[i] += p[i];

@@ -31,43 +31,44 @@ int dn_cpu_threads(void)
     return nthreads;
 }
 
-void dn_parallel(int nt, void (*fn)(void *ctx, int t, int nt), void *ctx)
+void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx)
 {
-    if (nt > dn_cpu_threads())
-        nt = dn_cpu_threads();
-    if (nt <= 1) {
-        fn(ctx, 0, 1);
+    if (count <= 1 || dn_cpu_threads() == 1) {
+        for (long i = 0; i < count; i++)
+            fn(ctx, i, 0);
         return;
     }
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-    fn(ctx, omp_get_thread_num(), nt);
+    int nt = count < nthreads ? (int)count : nthreads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (long i = 0; i < count; i++)
+        fn(ctx, i, omp_get_thread_num());
 #endif
 }
 
 typedef struct gemm_job {
     enum CBLAS_TRANSPOSE ta, tb;
     int M, N, K, lda, ldb, ldc, by_rows;
+    long pieces;
     float alpha, beta;
     const float *A, *B;
     float *C;
 } gemm_job;
 
-static void gemm_part(void *ctx, int t, int nt)
+static void gemm_piece(void *ctx, long i, int thread)
 {
+    (void)thread;
     const gemm_job *j = ctx;
     if (j->by_rows) {
-        int i0 = (int)((long)j->M * t / nt), i1 = (int)((long)j->M * (t + 1) / nt);
+        int i0 = (int)(j->M * i / j->pieces), i1 = (int)(j->M * (i + 1) / j->pieces);
         const float *A = j->ta == CblasNoTrans ? j->A + (long)i0 * j->lda : j->A + i0;
-        if (i1 > i0)
-            cblas_sgemm(CblasRowMajor, j->ta, j->tb, i1 - i0, j->N, j->K, j->alpha, A, j->lda,
-                        j->B, j->ldb, j->beta, j->C + (long)i0 * j->ldc, j->ldc);
+        cblas_sgemm(CblasRowMajor, j->ta, j->tb, i1 - i0, j->N, j->K, j->alpha, A, j->lda,
+                    j->B, j->ldb, j->beta, j->C + (long)i0 * j->ldc, j->ldc);
     } else {
-        int c0 = (int)((long)j->N * t / nt), c1 = (int)((long)j->N * (t + 1) / nt);
+        int c0 = (int)(j->N * i / j->pieces), c1 = (int)(j->N * (i + 1) / j->pieces);
         const float *B = j->tb == CblasNoTrans ? j->B + c0 : j->B + (long)c0 * j->ldb;
-        if (c1 > c0)
-            cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, c1 - c0, j->K, j->alpha, j->A,
-                        j->lda, B, j->ldb, j->beta, j->C + c0, j->ldc);
+        cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, c1 - c0, j->K, j->alpha, j->A, j->lda,
+                    B, j->ldb, j->beta, j->C + c0, j->ldc);
     }
 }
 
@@ -75,13 +76,16 @@ void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
               float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc)
 {
-    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, alpha, beta, A, B, C};
-    /* below ~2 MFLOP a second thread costs more than it saves */
-    int nt = (double)M * N * K < 1e6 ? 1 : dn_cpu_threads();
-    int span = j.by_rows ? M : N;
-    if (nt > span / 8)
-        nt = span / 8 > 1 ? span / 8 : 1;
-    dn_parallel(nt, gemm_part, &j);
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 1, alpha, beta, A, B, C};
+    /* below ~1 MFLOP a second thread costs more than it saves; pieces of at least 16
+     * rows or columns keep each product efficient */
+    if ((double)M * N * K >= 5e5 && dn_cpu_threads() > 1) {
+        long span = j.by_rows ? M : N;
+        j.pieces = 4L * dn_cpu_threads();
+        if (j.pieces > span / 16)
+            j.pieces = span / 16 > 1 ? span / 16 : 1;
+    }
+    dn_parallel_for(j.pieces, gemm_piece, &j);
 }
 
 void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, float *cols)

@@ -13,9 +13,11 @@
 void dn_cpu_init(void);
 int dn_cpu_threads(void);
 
-/* Runs fn(ctx, t, nt) for t = 0..nt-1 on the team (nt <= dn_cpu_threads(); 1 runs it
- * here). fn may call cblas directly: OpenBLAS is single-threaded. */
-void dn_parallel(int nt, void (*fn)(void *ctx, int t, int nt), void *ctx);
+/* Runs fn(ctx, i, thread) for i = 0..count-1 on the team, handing items out one at a
+ * time, so a thread slowed by another process takes fewer (the machine may be shared).
+ * thread (0..dn_cpu_threads()-1) selects per-thread workspace. fn may call cblas
+ * directly: OpenBLAS is single-threaded. */
+void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx);
 
 /* Row-major C = alpha op(A) op(B) + beta C, split across the team by rows or columns of C
  * when the product is large enough to be worth it. */

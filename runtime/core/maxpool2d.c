@@ -59,27 +59,26 @@ static void window(const dn_conv_geom *g, int oh, int ow, int *h0, int *h1, int 
     *w0 = *w0 > 0 ? *w0 : 0;
 }
 
-static void pool_forward_part(void *ctx, int t, int nt)
+static void pool_forward_part(void *ctx, long b, int thread)
 {
+    (void)thread;
     const pool_job *j = ctx;
     dn_layer *l = &j->p->base;
     const dn_conv_geom *g = &j->p->g;
     const int C = g->C;
-    for (int b = j->n * t / nt; b < j->n * (t + 1) / nt; b++) {
-        const float *img = j->x + (long)b * l->in_size;
-        float *o = l->out.data + (long)b * l->out_size;
-        for (int oh = 0; oh < g->OH; oh++) {
-            for (int ow = 0; ow < g->OW; ow++, o += C) {
-                int h0, h1, w0, w1;
-                window(g, oh, ow, &h0, &h1, &w0, &w1);
-                memcpy(o, img + ((long)h0 * g->W + w0) * C, (size_t)C * sizeof(float));
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) {
-                        const float *v = img + ((long)ih * g->W + iw) * C;
-                        for (int c = 0; c < C; c++)
-                            o[c] = v[c] > o[c] ? v[c] : o[c];
-                    }
-            }
+    const float *img = j->x + b * l->in_size;
+    float *o = l->out.data + b * l->out_size;
+    for (int oh = 0; oh < g->OH; oh++) {
+        for (int ow = 0; ow < g->OW; ow++, o += C) {
+            int h0, h1, w0, w1;
+            window(g, oh, ow, &h0, &h1, &w0, &w1);
+            memcpy(o, img + ((long)h0 * g->W + w0) * C, (size_t)C * sizeof(float));
+            for (int ih = h0; ih < h1; ih++)
+                for (int iw = w0; iw < w1; iw++) {
+                    const float *v = img + ((long)ih * g->W + iw) * C;
+                    for (int c = 0; c < C; c++)
+                        o[c] = v[c] > o[c] ? v[c] : o[c];
+                }
         }
     }
 }
@@ -89,41 +88,39 @@ static void pool_forward(dn_layer *l, const float *x, int n, int training, dn_rn
     (void)training;
     (void)rng;
     pool_job j = {(pool_layer *)l, x, NULL, n};
-    dn_parallel(n, pool_forward_part, &j);
+    dn_parallel_for(n, pool_forward_part, &j);
 }
 
 /* The gradient goes to the first input in the window equal to the maximum (the one a
  * recorded argmax would name); finding it again spares forward an index per output. */
-static void pool_backward_part(void *ctx, int t, int nt)
+static void pool_backward_part(void *ctx, long b, int thread)
 {
+    (void)thread;
     const pool_job *j = ctx;
     dn_layer *l = &j->p->base;
     const dn_conv_geom *g = &j->p->g;
     const int C = g->C;
-    int b0 = j->n * t / nt, b1 = j->n * (t + 1) / nt;
-    memset(j->dx + (long)b0 * l->in_size, 0, (size_t)(b1 - b0) * (size_t)l->in_size * sizeof(float));
-    for (int b = b0; b < b1; b++) {
-        const float *img = j->x + (long)b * l->in_size;
-        float *d = j->dx + (long)b * l->in_size;
-        const float *o = l->out.data + (long)b * l->out_size;
-        const float *dy = l->delta.data + (long)b * l->out_size;
-        for (int oh = 0; oh < g->OH; oh++) {
-            for (int ow = 0; ow < g->OW; ow++, o += C, dy += C) {
-                int h0, h1, w0, w1;
-                window(g, oh, ow, &h0, &h1, &w0, &w1);
-                for (int c = 0; c < C; c++) {
-                    long at = -1;
-                    for (int ih = h0; ih < h1 && at < 0; ih++)
-                        for (int iw = w0; iw < w1; iw++) {
-                            long i = ((long)ih * g->W + iw) * C + c;
-                            if (img[i] == o[c]) {
-                                at = i;
-                                break;
-                            }
+    memset(j->dx + b * l->in_size, 0, (size_t)l->in_size * sizeof(float));
+    const float *img = j->x + b * l->in_size;
+    float *d = j->dx + b * l->in_size;
+    const float *o = l->out.data + b * l->out_size;
+    const float *dy = l->delta.data + b * l->out_size;
+    for (int oh = 0; oh < g->OH; oh++) {
+        for (int ow = 0; ow < g->OW; ow++, o += C, dy += C) {
+            int h0, h1, w0, w1;
+            window(g, oh, ow, &h0, &h1, &w0, &w1);
+            for (int c = 0; c < C; c++) {
+                long at = -1;
+                for (int ih = h0; ih < h1 && at < 0; ih++)
+                    for (int iw = w0; iw < w1; iw++) {
+                        long i = ((long)ih * g->W + iw) * C + c;
+                        if (img[i] == o[c]) {
+                            at = i;
+                            break;
                         }
-                    if (at >= 0)    /* a NaN maximum equals nothing: no gradient */
-                        d[at] += dy[c];
-                }
+                    }
+                if (at >= 0)    /* a NaN maximum equals nothing: no gradient */
+                    d[at] += dy[c];
             }
         }
     }
@@ -134,7 +131,7 @@ static void pool_backward(dn_layer *l, const float *x, int n, float *dx)
     if (!dx)
         return;
     pool_job j = {(pool_layer *)l, x, dx, n};
-    dn_parallel(n, pool_backward_part, &j);
+    dn_parallel_for(n, pool_backward_part, &j);
 }
 
 static const dn_layer_ops pool_ops = {
