@@ -121,17 +121,18 @@ static void conv_forward_item(void *ctx, long item, int thread)
     const float *bias = c->use_bias ? l->params[1].data : NULL;
     for (long p0 = r0; p0 < r1; p0 += step) {
         long p1 = p0 + step < r1 ? p0 + step : r1;
+        float *out = l->out.data + p0 * F;
         const float *a = cols;
         if (conv_pointwise(c))
             a = j->x + p0 * K;
         else
             dn_im2col_nhwc(j->x, &c->g, p0, p1, cols);
-        float *out = l->out.data + p0 * F;
         /* start from the bias so the product adds onto it (beta 1 also spares OpenBLAS
          * its separate pass zeroing C) */
         if (bias)
             for (long r = 0; r < p1 - p0; r++)
-                memcpy(out + r * F, bias, (size_t)F * sizeof(float));
+                for (int f = 0; f < F; f++)
+                    out[r * F + f] = bias[f];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p1 - p0), F, (int)K, 1.0f,
                     a, (int)K, l->params[0].data, F, bias ? 1.0f : 0.0f, out, F);
         dn_act_forward(l->act, out, p1 - p0, F);

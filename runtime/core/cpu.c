@@ -107,9 +107,16 @@ void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, flo
             }
             int iw0 = ow * g->SW - g->PL;
             if (iw0 >= 0 && iw0 + g->KW <= g->W) {
-                /* the whole kernel row is inside: one contiguous run of KW*C floats */
-                memcpy(row, img + ((long)ih * g->W + iw0) * g->C, crow * (size_t)g->KW);
-                row += (long)g->KW * g->C;
+                /* the whole kernel row is inside: one contiguous run of KW*C floats; short
+                 * runs (few channels) copy faster inline than through memcpy */
+                const float *src = img + ((long)ih * g->W + iw0) * g->C;
+                const long run = (long)g->KW * g->C;
+                if (run < 32)
+                    for (long j = 0; j < run; j++)
+                        row[j] = src[j];
+                else
+                    memcpy(row, src, (size_t)run * sizeof(float));
+                row += run;
                 continue;
             }
             for (int kw = 0; kw < g->KW; kw++, row += g->C) {

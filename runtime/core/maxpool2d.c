@@ -92,7 +92,10 @@ static void pool_forward(dn_layer *l, const float *x, int n, int training, dn_rn
 }
 
 /* The gradient goes to the first input in the window equal to the maximum (the one a
- * recorded argmax would name); finding it again spares forward an index per output. */
+ * recorded argmax would name); finding it again spares forward an index per output.
+ * Channels are searched together, in blocks, with branch-free updates that vectorise. */
+#define POOL_BLOCK 256
+
 static void pool_backward_part(void *ctx, long b, int thread)
 {
     (void)thread;
@@ -100,27 +103,30 @@ static void pool_backward_part(void *ctx, long b, int thread)
     dn_layer *l = &j->p->base;
     const dn_conv_geom *g = &j->p->g;
     const int C = g->C;
-    memset(j->dx + b * l->in_size, 0, (size_t)l->in_size * sizeof(float));
     const float *img = j->x + b * l->in_size;
     float *d = j->dx + b * l->in_size;
     const float *o = l->out.data + b * l->out_size;
     const float *dy = l->delta.data + b * l->out_size;
+    float open[POOL_BLOCK];    /* 1 while the channel's winner is still to be found */
+    memset(d, 0, (size_t)l->in_size * sizeof(float));
     for (int oh = 0; oh < g->OH; oh++) {
         for (int ow = 0; ow < g->OW; ow++, o += C, dy += C) {
             int h0, h1, w0, w1;
             window(g, oh, ow, &h0, &h1, &w0, &w1);
-            for (int c = 0; c < C; c++) {
-                long at = -1;
-                for (int ih = h0; ih < h1 && at < 0; ih++)
+            for (int c0 = 0; c0 < C; c0 += POOL_BLOCK) {
+                int nc = C - c0 < POOL_BLOCK ? C - c0 : POOL_BLOCK;
+                for (int c = 0; c < nc; c++)
+                    open[c] = 1.0f;
+                for (int ih = h0; ih < h1; ih++)
                     for (int iw = w0; iw < w1; iw++) {
-                        long i = ((long)ih * g->W + iw) * C + c;
-                        if (img[i] == o[c]) {
-                            at = i;
-                            break;
+                        const long at = ((long)ih * g->W + iw) * C + c0;
+                        for (int c = 0; c < nc; c++) {
+                            /* a NaN maximum equals nothing: it gets no gradient */
+                            float hit = img[at + c] == o[c0 + c] ? open[c] : 0.0f;
+                            d[at + c] += hit * dy[c0 + c];
+                            open[c] -= hit;
                         }
                     }
-                if (at >= 0)    /* a NaN maximum equals nothing: no gradient */
-                    d[at] += dy[c];
             }
         }
     }
