@@ -67,6 +67,21 @@ static void optimizers(void)
     check_optimizer("Adam()", &o, 0.9981014364, -1.9994942165);
 }
 
+static void accuracy(void)
+{
+    const float p[6] = {0.2f, 0.7f, 0.1f, 0.6f, 0.3f, 0.1f}, y[6] = {0, 1, 0, 0, 0, 1};
+    double cat = dn_accuracy_sum(DN_ACC_CATEGORICAL, p, y, 2, 3);
+    const float pb[4] = {0.9f, 0.2f, 0.4f, 0.6f}, yb[4] = {1, 0, 1, 1};
+    double bin = dn_accuracy_sum(DN_ACC_BINARY, pb, yb, 2, 2);
+    CHECK(cat == 1.0 && bin == 1.5 && dn_accuracy_for(DN_LOSS_CATEGORICAL_CE, 3) == DN_ACC_CATEGORICAL &&
+          dn_accuracy_for(DN_LOSS_BINARY_CE, 3) == DN_ACC_BINARY && dn_accuracy_for(DN_LOSS_MSE, 1) == DN_ACC_BINARY,
+          "accuracy: categorical 1 of 2, binary 1.5 of 2, chosen as Keras 2 does");
+    /* a confident wrong answer costs -log(1e-7), not infinity */
+    const float pw[2] = {0.0f, 1.0f}, yw[2] = {1.0f, 0.0f};
+    double l = dn_loss_eval(DN_LOSS_CATEGORICAL_CE, pw, yw, 1, 2, 0, NULL);
+    CHECK(fabs(l - 16.118) < 1e-3, "categorical CE clipped at 1e-7: %.3f", l);
+}
+
 static dn_model *small_cnn(uint64_t seed)
 {
     int in[3] = {8, 8, 1};
@@ -220,9 +235,22 @@ static void training(void)
     long t, nt;
     dn_model_count_params(m, &t, &nt);
     dn_metrics bm;
+    /* backward stops above the frozen layers: their gradients are not even computed */
+    ck->grad[0] = 12345.0f;
+    dn_param *d1 = dn_layer_param(dn_model_layer(m, 4), 0);
+    d1->grad[0] = 12345.0f;
     dn_model_train_on_batch(m, x, y, 8, &bm, err, sizeof err);
     CHECK(ck->data[0] == c0 && mm->data[0] == m0 && top->data[0] != t0 && t == 18,
           "frozen layers unchanged, the top one learns (%ld trainable)", t);
+    CHECK(ck->grad[0] == 12345.0f && d1->grad[0] == 12345.0f,
+          "no gradient computed for frozen layers");
+
+    /* the learning rate is read at every step */
+    dn_model_optimizer(m)->lr = 0.0f;
+    float t1 = top->data[0];
+    dn_model_train_on_batch(m, x, y, 8, &bm, err, sizeof err);
+    CHECK(top->data[0] == t1, "lr set to 0 between steps: no change");
+    dn_model_optimizer(m)->lr = 0.01f;
     dn_layer_set_trainable(dn_model_layer(m, 0), 1);
     dn_model_train_on_batch(m, x, y, 8, &bm, err, sizeof err);
     CHECK(ck->data[0] != c0, "unfrozen again: conv2d_1 learns without recompiling");
@@ -274,6 +302,7 @@ static void training(void)
 int main(void)
 {
     optimizers();
+    accuracy();
     structure();
     training();
     printf("%s\n", failures ? "FAILED" : "all model checks pass");
