@@ -18,7 +18,7 @@ struct dn_model {
     dn_layer **layers;
     int nlayers, cap;
     dn_tensor scratch;           /* shared workspace of the layers (im2col) */
-    int batch_cap;               /* out/delta/scratch hold batches this large */
+    int batch_cap;               /* out/scratch hold batches this large */
     const float *last_x;         /* input of the last forward (backward reads it) */
     int last_n;
     int compiled;
@@ -71,9 +71,7 @@ int dn_model_set_input(dn_model *m, int ndim, const int *shape, char *err, size_
 
 static int reserve_layer(dn_model *m, dn_layer *l, int n, char *err, size_t errlen)
 {
-    size_t need = (size_t)n * (size_t)l->out_size;
-    if (dn_tensor_reserve(&l->out, need, err, errlen) ||
-        dn_tensor_reserve(&l->delta, need, err, errlen))
+    if (dn_tensor_reserve(&l->out, (size_t)n * (size_t)l->out_size, err, errlen))
         return DN_ERROR;
     l->scratch = &m->scratch;
     if (l->ops->reserve && l->ops->reserve(l, n, err, errlen))
@@ -327,6 +325,18 @@ const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
     return in;
 }
 
+/* Gradients are only kept for the layers backward reaches, so inference and fine-tuning
+ * a frozen network's top need no gradient memory for the rest. */
+static int reserve_deltas(dn_model *m, int n, int lo, char *err, size_t errlen)
+{
+    for (int i = lo; i < m->nlayers; i++) {
+        dn_layer *l = m->layers[i];
+        if (dn_tensor_reserve(&l->delta, (size_t)n * (size_t)l->out_size, err, errlen))
+            return DN_ERROR;
+    }
+    return DN_OK;
+}
+
 /* From the last layer's delta (dL/d output, or dL/dz when fused) down to layer lo. */
 static void backward_from(dn_model *m, int n, int lo, int fused, float *dx)
 {
@@ -351,6 +361,8 @@ int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
     if (!m->nlayers || !m->last_x || n != m->last_n)
         return dn_fail(err, errlen, "backward needs a forward pass of the same %d examples first",
                        n);
+    if (reserve_deltas(m, n, 0, err, errlen))
+        return DN_ERROR;
     dn_layer *last = m->layers[m->nlayers - 1];
     memcpy(last->delta.data, dy, (size_t)n * (size_t)last->out_size * sizeof(float));
     backward_from(m, n, 0, 0, dx);
@@ -388,12 +400,7 @@ int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
     const float *p = dn_model_forward(m, x, n, 1, err, errlen);
     if (!p)
         return DN_ERROR;
-    dn_layer *last = m->layers[m->nlayers - 1];
-    long dim = last->out_size;
-    int fused = dn_loss_fuses(m->loss, last->act);
-    double loss = dn_loss_eval(m->loss, p, y, n, dim, fused, last->delta.data);
-    batch_metrics(m, p, y, n, loss, out);
-
+    /* backward goes down to the lowest layer with something to learn */
     int lo = -1;
     for (int i = 0; i < m->nlayers && lo < 0; i++) {
         const dn_layer *l = m->layers[i];
@@ -401,6 +408,13 @@ int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
             if (l->trainable && l->params[j].grad)
                 lo = i;
     }
+    if (lo >= 0 && reserve_deltas(m, n, lo, err, errlen))
+        return DN_ERROR;
+    dn_layer *last = m->layers[m->nlayers - 1];
+    long dim = last->out_size;
+    int fused = dn_loss_fuses(m->loss, last->act);
+    double loss = dn_loss_eval(m->loss, p, y, n, dim, fused, lo >= 0 ? last->delta.data : NULL);
+    batch_metrics(m, p, y, n, loss, out);
     if (lo < 0)
         return DN_OK;   /* everything frozen: nothing to learn */
     for (int i = lo; i < m->nlayers; i++) {
