@@ -1,6 +1,7 @@
 #include "cpu.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #ifdef _OPENMP
@@ -14,6 +15,10 @@ static void init_once(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     nthreads = n > 0 ? (int)n : 1;
+    /* the OpenMP convention for asking for fewer threads */
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env && atoi(env) > 0 && atoi(env) < nthreads)
+        nthreads = atoi(env);
 #ifndef _OPENMP
     nthreads = 1;
 #endif

@@ -9,7 +9,8 @@
 
 #include <cblas.h>
 
-/* Counts the online cores (sysconf) once; later calls do nothing. */
+/* Counts the online cores (sysconf) once, or fewer when OMP_NUM_THREADS asks; later
+ * calls do nothing. */
 void dn_cpu_init(void);
 int dn_cpu_threads(void);
 
