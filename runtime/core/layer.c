@@ -114,7 +114,8 @@ dn_activation dn_layer_activation(const dn_layer *l) { return l->act; }
 void dn_layer_set_trainable(dn_layer *l, int trainable) { l->trainable = trainable != 0; }
 int dn_layer_trainable(const dn_layer *l) { return l->trainable; }
 int dn_layer_nparams(const dn_layer *l) { return l->nparams; }
-const float *dn_layer_output(const dn_layer *l) { return l->out.data; }
+const float *dn_layer_output(const dn_layer *l) { return l->last_n ? l->out.data : NULL; }
+const dn_tensor *dn_layer_output_tensor(const dn_layer *l) { return l->last_n ? &l->out : NULL; }
 
 dn_param *dn_layer_param(dn_layer *l, int i)
 {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "activation.h"
+#include "tensor.h"
 
 typedef enum dn_padding { DN_PAD_VALID = 0, DN_PAD_SAME } dn_padding;
 int dn_padding_parse(const char *name, dn_padding *out, char *err, size_t errlen);
@@ -62,7 +63,9 @@ int dn_layer_input_shape(const dn_layer *l, int shape[3]);
 int dn_layer_nparams(const dn_layer *l);
 dn_param *dn_layer_param(dn_layer *l, int i);
 long dn_layer_count_params(const dn_layer *l);
-/* the last forward pass's output (n * output size floats), for looking inside a model */
+/* the last forward pass's output, for looking inside a model (the spreadsheet view):
+ * data and shape (batch axis first); NULL before any forward pass */
 const float *dn_layer_output(const dn_layer *l);
+const dn_tensor *dn_layer_output_tensor(const dn_layer *l);
 
 #endif

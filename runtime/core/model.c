@@ -318,6 +318,9 @@ const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
         dn_layer *l = m->layers[i];
         l->ops->forward(l, in, n, training, &m->rng);
         l->last_n = n;
+        l->out.ndim = l->out_ndim + 1;
+        l->out.shape[0] = n;
+        memcpy(l->out.shape + 1, l->out_shape, sizeof l->out_shape);
         in = l->out.data;
     }
     m->last_x = x;
