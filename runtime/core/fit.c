@@ -176,7 +176,7 @@ int dn_model_predict(dn_model *m, dn_batch_source *src, float *out, long rows, l
             break;
         if (check_batch(m, &b, 0, err, errlen))
             return DN_ERROR;
-        const float *p = dn_model_forward(m, b.x, b.n, 0, err, errlen);
+        const float *p = dn_model_infer(m, b.x, b.n, err, errlen);
         if (!p)
             return DN_ERROR;
         for (int i = 0; i < b.n; i++) {

@@ -90,7 +90,7 @@ void dn_layer_free(dn_layer *l)
         free(l->params[i].slot[0]);
         free(l->params[i].slot[1]);
     }
-    dn_tensor_fini(&l->out);
+    dn_tensor_fini(&l->out_own);
     dn_tensor_fini(&l->delta);
     free(l);
 }

@@ -38,10 +38,12 @@ struct dn_layer {
     long in_size, out_size;          /* floats per example */
     int nparams;
     dn_param params[4];
-    dn_tensor out;                   /* (n, out_shape) */
+    dn_tensor out;                   /* (n, out_shape): a view of out_own, or of the model's
+                                      * two shared buffers when nothing needs it later */
+    dn_tensor out_own;
     dn_tensor delta;                 /* dL/d out, then dL/dz */
     dn_tensor *scratch;              /* the model's workspace, shared by all its layers */
-    int last_n;                      /* batch size of the last forward */
+    int last_n;                      /* batch of the last forward that kept the output, or 0 */
     int dz_ready;                    /* see dn_layer_ops.backward */
 };
 

@@ -18,7 +18,9 @@ struct dn_model {
     dn_layer **layers;
     int nlayers, cap;
     dn_tensor scratch;           /* shared workspace of the layers (im2col) */
-    int batch_cap;               /* out/scratch hold batches this large */
+    dn_tensor pingpong[2];       /* outputs no later step reads, alternately */
+    int batch_cap;               /* scratch holds batches this large */
+    int kept_from;               /* the last forward kept outputs of layers >= this */
     const float *last_x;         /* input of the last forward (backward reads it) */
     int last_n;
     int compiled;
@@ -48,6 +50,8 @@ void dn_model_free(dn_model *m)
         dn_layer_free(m->layers[i]);
     free(m->layers);
     dn_tensor_fini(&m->scratch);
+    dn_tensor_fini(&m->pingpong[0]);
+    dn_tensor_fini(&m->pingpong[1]);
     free(m);
 }
 
@@ -71,8 +75,6 @@ int dn_model_set_input(dn_model *m, int ndim, const int *shape, char *err, size_
 
 static int reserve_layer(dn_model *m, dn_layer *l, int n, char *err, size_t errlen)
 {
-    if (dn_tensor_reserve(&l->out, (size_t)n * (size_t)l->out_size, err, errlen))
-        return DN_ERROR;
     l->scratch = &m->scratch;
     if (l->ops->reserve && l->ops->reserve(l, n, err, errlen))
         return DN_ERROR;
@@ -300,8 +302,11 @@ dn_optimizer *dn_model_optimizer(dn_model *m) { return m->compiled ? &m->opt : N
 int dn_model_compiled(const dn_model *m) { return m->compiled; }
 dn_loss dn_model_loss(const dn_model *m) { return m->loss; }
 
-const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
-                              char *err, size_t errlen)
+/* Layers from keep_from on write their own buffers (backward or the caller reads them
+ * later); those below only feed the next layer and share two buffers, so inference and
+ * fine-tuning a frozen network's top hold two activations, not one per layer. */
+static const float *forward_keep(dn_model *m, const float *x, int n, int training,
+                                 int keep_from, char *err, size_t errlen)
 {
     if (!m->nlayers) {
         dn_fail(err, errlen, "the model has no layers");
@@ -316,8 +321,14 @@ const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
     const float *in = x;
     for (int i = 0; i < m->nlayers; i++) {
         dn_layer *l = m->layers[i];
+        int keep = i >= keep_from;
+        dn_tensor *buf = keep ? &l->out_own : &m->pingpong[i % 2];
+        if (dn_tensor_reserve(buf, (size_t)n * (size_t)l->out_size, err, errlen))
+            return NULL;
+        l->out.data = buf->data;
+        l->out.cap = buf->cap;
         l->ops->forward(l, in, n, training, &m->rng);
-        l->last_n = n;
+        l->last_n = keep ? n : 0;
         l->out.ndim = l->out_ndim + 1;
         l->out.shape[0] = n;
         memcpy(l->out.shape + 1, l->out_shape, sizeof l->out_shape);
@@ -325,7 +336,19 @@ const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
     }
     m->last_x = x;
     m->last_n = n;
+    m->kept_from = keep_from;
     return in;
+}
+
+const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
+                              char *err, size_t errlen)
+{
+    return forward_keep(m, x, n, training, 0, err, errlen);
+}
+
+const float *dn_model_infer(dn_model *m, const float *x, int n, char *err, size_t errlen)
+{
+    return forward_keep(m, x, n, 0, m->nlayers - 1, err, errlen);
 }
 
 /* Gradients are only kept for the layers backward reaches, so inference and fine-tuning
@@ -361,9 +384,9 @@ static void backward_from(dn_model *m, int n, int lo, int fused, float *dx)
 int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
                       size_t errlen)
 {
-    if (!m->nlayers || !m->last_x || n != m->last_n)
-        return dn_fail(err, errlen, "backward needs a forward pass of the same %d examples first",
-                       n);
+    if (!m->nlayers || !m->last_x || n != m->last_n || m->kept_from != 0)
+        return dn_fail(err, errlen,
+                       "backward needs dn_model_forward of the same %d examples just before", n);
     if (reserve_deltas(m, n, 0, err, errlen))
         return DN_ERROR;
     dn_layer *last = m->layers[m->nlayers - 1];
@@ -400,10 +423,8 @@ int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
 {
     if (check_y(m, y, err, errlen))
         return DN_ERROR;
-    const float *p = dn_model_forward(m, x, n, 1, err, errlen);
-    if (!p)
-        return DN_ERROR;
-    /* backward goes down to the lowest layer with something to learn */
+    /* backward goes down to the lowest layer with something to learn; it reads the
+     * outputs from the one below that on */
     int lo = -1;
     for (int i = 0; i < m->nlayers && lo < 0; i++) {
         const dn_layer *l = m->layers[i];
@@ -411,6 +432,10 @@ int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
             if (l->trainable && l->params[j].grad)
                 lo = i;
     }
+    int keep_from = lo < 0 ? m->nlayers - 1 : (lo > 0 ? lo - 1 : 0);
+    const float *p = forward_keep(m, x, n, 1, keep_from, err, errlen);
+    if (!p)
+        return DN_ERROR;
     if (lo >= 0 && reserve_deltas(m, n, lo, err, errlen))
         return DN_ERROR;
     dn_layer *last = m->layers[m->nlayers - 1];
@@ -442,7 +467,7 @@ int dn_model_test_on_batch(dn_model *m, const float *x, const float *y, int n,
 {
     if (check_y(m, y, err, errlen))
         return DN_ERROR;
-    const float *p = dn_model_forward(m, x, n, 0, err, errlen);
+    const float *p = dn_model_infer(m, x, n, err, errlen);
     if (!p)
         return DN_ERROR;
     double loss = dn_loss_eval(m->loss, p, y, n, dn_model_output_size(m), 0, NULL);

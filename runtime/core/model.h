@@ -81,9 +81,13 @@ int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
 int dn_model_test_on_batch(dn_model *m, const float *x, const float *y, int n,
                            dn_metrics *out, char *err, size_t errlen);
 /* Forward pass; returns the model's output buffer (n * output size, valid until the next
- * call), or NULL + err. training selects dropout and batch statistics. */
+ * call), or NULL + err. training selects dropout and batch statistics. Every layer's
+ * output stays readable (dn_layer_output) until the next call. */
 const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
                               char *err, size_t errlen);
+/* Forward pass in inference mode keeping only the output: intermediate results share two
+ * buffers (what predict and evaluate use). NULL + err on failure. */
+const float *dn_model_infer(dn_model *m, const float *x, int n, char *err, size_t errlen);
 /* Backpropagates dy = dL/d(output) of the last forward (n examples) through every layer,
  * filling trainable layers' grads and, when dx is not NULL, dL/dx. The x given to that
  * forward must still be valid. For tests and tools; training uses

@@ -275,10 +275,16 @@ static void training(void)
     /* batches of 16 and 8 may round differently inside sgemm, hence not bit-exact */
     CHECK(rc == DN_OK && done == N && worst < 1e-5f,
           "predict: a shuffled source gives rows in source order (max diff %.1e)", worst);
+    /* predict keeps only the model's output; dn_model_forward keeps every layer's */
+    float dy[16];
+    CHECK(dn_layer_output(dn_model_layer(m, 1)) == NULL && dn_layer_output(dn_model_layer(m, 6)) &&
+          dn_model_backward(m, dy, 8, NULL, err, sizeof err) == DN_ERROR,
+          "after predict only the last output is kept (backward refused: %s)", err);
+    dn_model_forward(m, x, 5, 0, err, sizeof err);
     const dn_tensor *t2 = dn_layer_output_tensor(dn_model_layer(m, 1));
-    CHECK(t2 && t2->ndim == 4 && t2->shape[0] == 8 && t2->shape[1] == 8 && t2->shape[3] == 4 &&
+    CHECK(t2 && t2->ndim == 4 && t2->shape[0] == 5 && t2->shape[1] == 8 && t2->shape[3] == 4 &&
           dn_layer_output(dn_model_layer(m, 1)) == t2->data,
-          "a layer's last output with its shape (8, 8, 8, 4): the last batch had 8");
+          "after dn_model_forward a layer's output with its shape (5, 8, 8, 4)");
     float s = pa[0] + pa[1];
     CHECK(fabsf(s - 1.0f) < 1e-5f, "softmax rows sum to 1 (%.6f)", s);
 
