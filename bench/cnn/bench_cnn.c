@@ -32,7 +32,7 @@ static int train_step(dn_model *m, const float *x, const float *y, int n)
 static int infer_step(dn_model *m, const float *x, const float *y, int n)
 {
     (void)y;
-    return dn_model_forward(m, x, n, 0, err, sizeof err) ? 0 : -1;
+    return dn_model_infer(m, x, n, err, sizeof err) ? 0 : -1;
 }
 
 /* seconds per call of fn, best window; -1 on error */
