@@ -1,0 +1,174 @@
+#include "cpu.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int nthreads = 1;
+
+static void init_once(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    nthreads = n > 0 ? (int)n : 1;
+    /* the OpenMP convention for asking for fewer threads */
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env && atoi(env) > 0 && atoi(env) < nthreads)
+        nthreads = atoi(env);
+#ifndef _OPENMP
+    nthreads = 1;
+#endif
+    openblas_set_num_threads(1);
+}
+
+void dn_cpu_init(void)
+{
+    pthread_once(&once, init_once);
+}
+
+int dn_cpu_threads(void)
+{
+    dn_cpu_init();
+    return nthreads;
+}
+
+void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx)
+{
+    if (count <= 1 || dn_cpu_threads() == 1) {
+        for (long i = 0; i < count; i++)
+            fn(ctx, i, 0);
+        return;
+    }
+#ifdef _OPENMP
+    int nt = count < nthreads ? (int)count : nthreads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (long i = 0; i < count; i++)
+        fn(ctx, i, omp_get_thread_num());
+#endif
+}
+
+typedef struct gemm_job {
+    enum CBLAS_TRANSPOSE ta, tb;
+    int M, N, K, lda, ldb, ldc, by_rows;
+    long pieces;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} gemm_job;
+
+static void gemm_piece(void *ctx, long i, int thread)
+{
+    (void)thread;
+    const gemm_job *j = ctx;
+    if (j->by_rows) {
+        int i0 = (int)(j->M * i / j->pieces), i1 = (int)(j->M * (i + 1) / j->pieces);
+        const float *A = j->ta == CblasNoTrans ? j->A + (long)i0 * j->lda : j->A + i0;
+        cblas_sgemm(CblasRowMajor, j->ta, j->tb, i1 - i0, j->N, j->K, j->alpha, A, j->lda,
+                    j->B, j->ldb, j->beta, j->C + (long)i0 * j->ldc, j->ldc);
+    } else {
+        int c0 = (int)(j->N * i / j->pieces), c1 = (int)(j->N * (i + 1) / j->pieces);
+        const float *B = j->tb == CblasNoTrans ? j->B + c0 : j->B + (long)c0 * j->ldb;
+        cblas_sgemm(CblasRowMajor, j->ta, j->tb, j->M, c1 - c0, j->K, j->alpha, j->A, j->lda,
+                    B, j->ldb, j->beta, j->C + c0, j->ldc);
+    }
+}
+
+void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc)
+{
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 1, alpha, beta, A, B, C};
+    /* below ~1 MFLOP a second thread costs more than it saves; pieces of at least 16
+     * rows or columns keep each product efficient */
+    if ((double)M * N * K >= 5e5 && dn_cpu_threads() > 1) {
+        long span = j.by_rows ? M : N;
+        j.pieces = 4L * dn_cpu_threads();
+        if (j.pieces > span / 16)
+            j.pieces = span / 16 > 1 ? span / 16 : 1;
+    }
+    dn_parallel_for(j.pieces, gemm_piece, &j);
+}
+
+void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, float *cols)
+{
+    const long per_img = (long)g->OH * g->OW;
+    const long K = (long)g->KH * g->KW * g->C;
+    const size_t crow = (size_t)g->C * sizeof(float);
+    for (long p = p0; p < p1; p++) {
+        long n = p / per_img, r = p % per_img;
+        int oh = (int)(r / g->OW), ow = (int)(r % g->OW);
+        const float *img = x + n * (long)g->H * g->W * g->C;
+        float *row = cols + (p - p0) * K;
+        for (int kh = 0; kh < g->KH; kh++) {
+            int ih = oh * g->SH - g->PT + kh;
+            if (ih < 0 || ih >= g->H) {
+                memset(row, 0, crow * (size_t)g->KW);
+                row += (long)g->KW * g->C;
+                continue;
+            }
+            int iw0 = ow * g->SW - g->PL;
+            if (iw0 >= 0 && iw0 + g->KW <= g->W) {
+                /* the whole kernel row is inside: one contiguous run of KW*C floats; short
+                 * runs (few channels) copy faster inline than through memcpy */
+                const float *src = img + ((long)ih * g->W + iw0) * g->C;
+                const long run = (long)g->KW * g->C;
+                if (run < 32)
+                    for (long j = 0; j < run; j++)
+                        row[j] = src[j];
+                else
+                    memcpy(row, src, (size_t)run * sizeof(float));
+                row += run;
+                continue;
+            }
+            for (int kw = 0; kw < g->KW; kw++, row += g->C) {
+                int iw = iw0 + kw;
+                if (iw < 0 || iw >= g->W)
+                    memset(row, 0, crow);
+                else
+                    memcpy(row, img + ((long)ih * g->W + iw) * g->C, crow);
+            }
+        }
+    }
+}
+
+void dn_col2im_nhwc(const float *cols, const dn_conv_geom *g, long p0, long p1, float *dx)
+{
+    const long per_img = (long)g->OH * g->OW;
+    const long K = (long)g->KH * g->KW * g->C;
+    const int C = g->C;
+    for (long p = p0; p < p1; p++) {
+        long n = p / per_img, r = p % per_img;
+        int oh = (int)(r / g->OW), ow = (int)(r % g->OW);
+        float *img = dx + n * (long)g->H * g->W * C;
+        const float *row = cols + (p - p0) * K;
+        for (int kh = 0; kh < g->KH; kh++) {
+            int ih = oh * g->SH - g->PT + kh;
+            if (ih < 0 || ih >= g->H) {
+                row += (long)g->KW * C;
+                continue;
+            }
+            int iw0 = ow * g->SW - g->PL;
+            if (iw0 >= 0 && iw0 + g->KW <= g->W) {
+                /* the whole kernel row is inside: one contiguous run of KW*C floats */
+                float *dst = img + ((long)ih * g->W + iw0) * C;
+                const long run = (long)g->KW * C;
+                for (long j = 0; j < run; j++)
+                    dst[j] += row[j];
+                row += run;
+                continue;
+            }
+            for (int kw = 0; kw < g->KW; kw++, row += C) {
+                int iw = iw0 + kw;
+                if (iw < 0 || iw >= g->W)
+                    continue;
+                float *dst = img + ((long)ih * g->W + iw) * C;
+                for (int c = 0; c < C; c++)
+                    dst[c] += row[c];
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/* cpu.h — the CPU backend's shared pieces: one team of threads (one per online core,
+ * OpenMP), matrix products on OpenBLAS split across that team, and the NHWC
+ * im2col/col2im that turn convolutions into one sgemm per chunk of output pixels.
+ * OpenBLAS itself runs single-threaded inside the team's threads: one pool of threads
+ * instead of two spinning against each other, and the work between products (im2col,
+ * bias, activations, pooling) runs in parallel too. */
+#ifndef DN_CPU_H
+#define DN_CPU_H
+
+#include <cblas.h>
+
+/* Counts the online cores (sysconf) once, or fewer when OMP_NUM_THREADS asks; later
+ * calls do nothing. */
+void dn_cpu_init(void);
+int dn_cpu_threads(void);
+
+/* Runs fn(ctx, i, thread) for i = 0..count-1 on the team, handing items out one at a
+ * time, so a thread slowed by another process takes fewer (the machine may be shared).
+ * thread (0..dn_cpu_threads()-1) selects per-thread workspace. fn may call cblas
+ * directly: OpenBLAS is single-threaded. */
+void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx);
+
+/* Row-major C = alpha op(A) op(B) + beta C, split across the team by rows or columns of C
+ * when the product is large enough to be worth it. */
+void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+
+typedef struct dn_conv_geom {
+    int H, W, C;          /* input per example */
+    int KH, KW, SH, SW;
+    int PT, PL;           /* padding before (top, left); the rest of 'same' goes after */
+    int OH, OW;
+} dn_conv_geom;
+
+/* Rows p0..p1 of the (n*OH*OW, KH*KW*C) patch matrix, in (kh, kw, c) order so that an
+ * HWIO kernel is its (KH*KW*C, O) right-hand side. Padding reads as 0. */
+void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, float *cols);
+/* Adds the patch-matrix rows p0..p1 back into dx (the transpose of dn_im2col_nhwc). */
+void dn_col2im_nhwc(const float *cols, const dn_conv_geom *g, long p0, long p1, float *dx);
+
+#endif

@@ -1,0 +1,87 @@
+/* dense.c — Dense: y = act(x . kernel + bias), kernel (in, units) as Keras stores it.
+ * Inputs of rank > 1 per example act on the last axis, as Keras' Dense does. */
+#include "layer_impl.h"
+#include "status.h"
+
+#include "cpu.h"
+#include <string.h>
+
+typedef struct dense_layer {
+    dn_layer base;
+    int units;
+    int use_bias;
+} dense_layer;
+
+static int dense_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
+{
+    dense_layer *d = (dense_layer *)l;
+    int in = l->in_shape[l->in_ndim - 1];
+    l->out_ndim = l->in_ndim;
+    memcpy(l->out_shape, l->in_shape, sizeof l->in_shape);
+    l->out_shape[l->out_ndim - 1] = d->units;
+    int kshape[2] = {in, d->units};
+    if (dn_layer_add_param(l, "kernel", 2, kshape, 1, err, errlen))
+        return DN_ERROR;
+    dn_glorot_uniform(l->params[0].data, l->params[0].size, in, d->units, rng);
+    if (d->use_bias && dn_layer_add_param(l, "bias", 1, &d->units, 1, err, errlen))
+        return DN_ERROR;
+    return DN_OK;
+}
+
+static void dense_forward(dn_layer *l, const float *x, int n, int training, dn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    dense_layer *d = (dense_layer *)l;
+    int in = l->in_shape[l->in_ndim - 1];
+    long rows = (long)n * (l->in_size / in);
+    dn_sgemm(CblasNoTrans, CblasNoTrans, (int)rows, d->units, in, 1.0f, x,
+                in, l->params[0].data, d->units, 0.0f, l->out.data, d->units);
+    dn_bias_act_forward(l->act, l->out.data, d->use_bias ? l->params[1].data : NULL, rows,
+                        d->units);
+}
+
+static void dense_backward(dn_layer *l, const float *x, int n, float *dx)
+{
+    dense_layer *d = (dense_layer *)l;
+    int in = l->in_shape[l->in_ndim - 1];
+    long rows = (long)n * (l->in_size / in);
+    const float *dz = l->delta.data;
+    if (l->trainable) {
+        dn_sgemm(CblasTrans, CblasNoTrans, in, d->units, (int)rows, 1.0f, x,
+                    in, dz, d->units, 0.0f, l->params[0].grad, d->units);
+        if (d->use_bias) {
+            float *db = l->params[1].grad;
+            memset(db, 0, (size_t)d->units * sizeof(float));
+            for (long r = 0; r < rows; r++)
+                for (int j = 0; j < d->units; j++)
+                    db[j] += dz[r * d->units + j];
+        }
+    }
+    if (dx)
+        dn_sgemm(CblasNoTrans, CblasTrans, (int)rows, in, d->units, 1.0f, dz,
+                    d->units, l->params[0].data, d->units, 0.0f, dx, in);
+}
+
+static const dn_layer_ops dense_ops = {
+    .class_name = "Dense",
+    .prefix = "dense",
+    .build = dense_build,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};
+
+dn_layer *dn_dense_new(int units, dn_activation act, int use_bias, char *err, size_t errlen)
+{
+    if (units <= 0) {
+        dn_fail(err, errlen, "Dense: units must be positive, got %d", units);
+        return NULL;
+    }
+    dense_layer *d = dn_layer_alloc(sizeof *d, &dense_ops, err, errlen);
+    if (!d)
+        return NULL;
+    d->units = units;
+    d->use_bias = use_bias != 0;
+    d->base.act = act;
+    return &d->base;
+}
