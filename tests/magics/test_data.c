@@ -427,6 +427,35 @@ static void batches(void)
         for (int k = 0; in01 && k < bt.n * 6 * 4 * 3; k++) in01 = bt.x[k] >= 0 && bt.x[k] <= 1;
         CHECK(in01, "preprocess=scale gives values in 0..1");
     }
+    /* colour to grey with Pillow's weights: pure red is L = 0.299 * 255 (Pillow: 76) */
+    char p[400];
+    snprintf(p, sizeof p, "%s/rgb", root);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/rgb/red", root);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/rgb/red/0.png", root);
+    unsigned char red[4 * 4 * 3];
+    for (int k = 0; k < 16; k++) { red[3 * k] = 255; red[3 * k + 1] = 0; red[3 * k + 2] = 0; }
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = img.height = 4;
+    img.format = PNG_FORMAT_RGB;
+    CHECK(png_image_write_to_file(&img, p, 0, red, 0, NULL), "wrote a red PNG");
+    snprintf(cmd, sizeof cmd, "%%batches grey %s/rgb size=4 color=grayscale", root);
+    rc = run(it, &f, cmd, 35);
+    dn_batches *bg = dn_batches_get(m->ws, "grey", msg, sizeof msg);
+    if (bg) {
+        dn_batch bt;
+        char e[256];
+        int got = dn_batches_source(bg)->ops->next(dn_batches_source(bg), &bt, e, sizeof e);
+        int near = got == 1 && bt.x_shape[3] == 1;
+        for (int k = 0; near && k < 16; k++) near = bt.x[k] > 75.5f && bt.x[k] < 76.5f;
+        CHECK(near, "red becomes grey %.3f", got == 1 ? bt.x[0] : -1.0f);
+    }
+    CHECK(rc == 0 && bg, "grayscale batches of a colour image");
+    run(it, &f, "%del grey", 36);
+
     /* shuffled batches take a seed: the same %seed, the same order */
     long first[2] = { -1, -2 };
     for (int r = 0; r < 2; r++) {
