@@ -247,30 +247,35 @@ def test_obstacle_then_split_again_finishes(kernel, tmp_path):
 
 
 def test_interrupt_then_split_again_finishes(kernel, tmp_path):
-    # the interrupt comes as soon as the plan is written: while the sample copies (each
-    # synced to disk) or the moves run
-    d = plain_files(tmp_path / "big", 2500, 2500, 1000)
-    ref = plain_files(tmp_path / "bigref", 2500, 2500, 1000)
+    # the interrupt comes as soon as files arrive in valid/cat/: while the moves run
+    d = plain_files(tmp_path / "big", 1500, 1500, 600)
+    ref = plain_files(tmp_path / "bigref", 1500, 1500, 600)
     before = sums(d)
     kernel.ok("%seed 9")
-    msg_id = kernel.send(f"%split {d} valid=1000")
+    msg_id = kernel.send(f"%split {d} valid=600")
     deadline = time.monotonic() + 60
-    while not (d / JOURNAL).exists() and time.monotonic() < deadline:
+    target = d / "valid" / "cat"
+    while time.monotonic() < deadline and not (target.is_dir() and any(target.iterdir())):
         time.sleep(0.002)
     kernel.km.interrupt_kernel()
     r = kernel.collect(msg_id)
     assert r["reply"]["status"] == "error"
     assert r["error"]["ename"] == "KeyboardInterrupt", r["error"]
     assert "interrupted at step" in r["error"]["evalue"]
+    moved = re.search(r"Done so far: (\d+) of (\d+) moves", r["error"]["evalue"])
+    assert moved and 0 < int(moved[1]) < int(moved[2]), r["error"]["evalue"]
     assert (d / JOURNAL).exists()
-    # consistent while stopped: every file once, none lost
-    assert sorted(h for h in sums(d).values()) == sorted(before.values())
+    # consistent while stopped: every file of train/ and test/ once, none lost; the
+    # sample copies made so far are copies of them
+    now = sums(d)
+    assert sorted(h for k, h in now.items() if not k.startswith("sample/")) == sorted(before.values())
+    assert set(h for k, h in now.items() if k.startswith("sample/")) <= set(before.values())
     r = kernel.ok(f"%split {d}")
     assert "Finishing the unfinished split" in r["stdout"]
     _, rows = table(r)
-    assert rows["valid"][-1] == 1000 and rows["train"][-1] == 4000 and rows["test/unknown"] == [1000]
-    check_split(before, d, 1000, 200, 50)
-    r = kernel.ok(f"%seed 9\n%split {ref} valid=1000")
+    assert rows["valid"][-1] == 600 and rows["train"][-1] == 2400 and rows["test/unknown"] == [600]
+    check_split(before, d, 600, 200, 50)
+    r = kernel.ok(f"%seed 9\n%split {ref} valid=600")
     assert sums(d) == sums(ref)
     # a progress line, when the split was long enough to show one, is updated in place
     ids = [m["content"]["transient"]["display_id"] for m in r["displays"]
