@@ -557,10 +557,11 @@ static const char *const batches_keys[] = { "size=", "batch_size=", "shuffle=", 
 
 const dn_command dn_commands_data[] = {
     { .name = "split", .kind = DN_LINE, .run = run_split, .source = __FILE__,
-      .synopsis = "%split DIR [valid=2000] [sample_train=200] [sample_valid=50]",
+      .synopsis = "%split DIR [valid=2000] ...",
       .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .keywords = split_keys,
       .help =
-        "Split a folder laid out as Kaggle ships Dogs vs Cats into train/valid/sample folders.\n"
+        "Split a Kaggle-style folder into train, valid and sample class folders.\n"
+        "%split DIR [valid=2000] [sample_train=200] [sample_valid=50]\n\n"
         "DIR holds train/ (files named CLASS.N.ext, e.g. cat.0.jpg) and test/ (unlabelled).\n"
         "Jeremy's process, as in the lesson:\n"
         "  - make valid/, results/, sample/{train,valid,test,results}/ and test/unknown/;\n"
@@ -585,15 +586,18 @@ const dn_command dn_commands_data[] = {
         "  sample_valid=50   validation files copied to sample/valid/\n\n"
         "Example:\n  %seed 42\n  %split data/dogscats valid=2000" },
     { .name = "batches", .kind = DN_LINE, .run = run_batches, .source = __FILE__,
-      .synopsis = "%batches NAME DIR [size=224] [batch_size=64] [shuffle=True] ...",
+      .synopsis = "%batches NAME DIR [...]",
       .complete = DN_COMPLETE_PATHS | DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
       .keywords = batches_keys,
       .help =
-        "Make NAME the images of DIR/<class>/..., in batches (Keras' flow_from_directory).\n"
-        "Classes are DIR's sub-folders in sorted order (a class's index is its position);\n"
-        "labels are one-hot. Prints `Found N images belonging to K classes.`; files that\n"
-        "are not readable images are skipped, each with a warning. NAME is replaced only\n"
-        "when the new batches were made. %who lists them.\n\n"
+        "The images of a folder's class sub-folders in batches, as Keras' flow_from_directory.\n"
+        "%batches NAME DIR [size=224] [batch_size=64] [shuffle=True] [class_mode=categorical]\n"
+        "                  [preprocess=none] [color=rgb]\n\n"
+        "The images are those of DIR/<class>/...; NAME keeps them in the workspace (%who\n"
+        "lists it). Classes are DIR's sub-folders in sorted order (a class's index is its\n"
+        "position); labels are one-hot. Prints `Found N images belonging to K classes.`;\n"
+        "files that are not readable images are skipped, each with a warning. NAME is\n"
+        "replaced only when the new batches were made.\n\n"
         "Options:\n"
         "  size=224             images resized to size x size; also size=(height, width)\n"
         "                       or Keras' target_size=(224, 224)\n"
