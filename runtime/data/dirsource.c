@@ -85,6 +85,7 @@ void dn_dir_options_init(dn_dir_options *o, const char *dir)
     o->shuffle = 1;
     o->class_mode = DN_CLASS_CATEGORICAL;
     o->preprocess = DN_PRE_NONE;
+    o->channels = 3;
     o->prefetch = 2;
 }
 
@@ -412,6 +413,13 @@ static void queue_warning(dn_dir_source *s, const char *msg)
         s->warnq[s->warnq_n++] = m;
 }
 
+/* ITU-R 601 luma, the weights of Pillow's convert('L') (which Keras' grayscale uses) */
+static void to_gray(const float *rgb, float *out, size_t npx)
+{
+    for (size_t p = 0; p < npx; p++, rgb += 3)
+        out[p] = 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
+}
+
 static void *work(void *arg)
 {
     worker *w = arg;
@@ -421,6 +429,12 @@ static void *work(void *arg)
     size_t fcap = 0;
     dn_resizer *rz = dn_resizer_new();
     const dn_dir_options *o = &s->opt;
+    /* grayscale: resized as RGB here, then reduced to one channel */
+    float *rgb = o->channels == 1 ? malloc(sizeof(float) * 3 * o->width * o->height) : NULL;
+    if (o->channels == 1 && !rgb) {
+        dn_resizer_free(rz);
+        rz = NULL;
+    }
     pthread_mutex_lock(&s->mu);
     if (!rz)
         snprintf(s->fatal, sizeof s->fatal, "out of memory starting a decoding thread");
@@ -450,6 +464,7 @@ static void *work(void *arg)
 
             char path[PATH_MAX], err[200];
             float *x = sl->x + (size_t)i * s->img_floats;
+            float *px = rgb ? rgb : x;
             int k = snprintf(path, sizeof path, "%s/%s", s->dir, s->files[f]);
             int ok = k > 0 && (size_t)k < sizeof path && !known_bad;
             if (known_bad)
@@ -459,14 +474,16 @@ static void *work(void *arg)
             else
                 ok = dn_image_decode_file(path, o->exact ? 0 : o->width, o->exact ? 0 : o->height,
                                           &img, &fb, &fcap, err, sizeof err) == 0 &&
-                     dn_resize_rgb(rz, img.px, img.w, img.h, x, o->width, o->height,
+                     dn_resize_rgb(rz, img.px, img.w, img.h, px, o->width, o->height,
                                    o->preprocess, err, sizeof err) == 0;
             int failed = !ok;
             if (failed) {
                 static const unsigned char black[3];
                 char e2[8];
-                dn_resize_rgb(rz, black, 1, 1, x, o->width, o->height, o->preprocess, e2, sizeof e2);
+                dn_resize_rgb(rz, black, 1, 1, px, o->width, o->height, o->preprocess, e2, sizeof e2);
             }
+            if (rgb)
+                to_gray(rgb, x, (size_t)o->width * o->height);
             if (sl->y) {
                 float *y = sl->y + (size_t)i * s->nclasses;
                 memset(y, 0, sizeof(float) * s->nclasses);
@@ -492,6 +509,7 @@ static void *work(void *arg)
         pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->mu);
     dn_resizer_free(rz);
+    free(rgb);
     dn_image_fini(&img);
     free(fb);
     return NULL;
@@ -555,7 +573,7 @@ static int dir_next(dn_batch_source *b, dn_batch *out, char *err, size_t errlen)
             out->x_shape[0] = sl->n;
             out->x_shape[1] = s->opt.height;
             out->x_shape[2] = s->opt.width;
-            out->x_shape[3] = 3;
+            out->x_shape[3] = s->opt.channels;
             out->x = sl->x;
             out->y_dim = sl->y ? s->nclasses : 0;
             out->y = sl->y;
@@ -672,6 +690,15 @@ static int check_options(const dn_dir_options *o, char *err, size_t errlen)
         snprintf(err, errlen, "prefetch (0 to 64) or workers (0 to 256) out of range");
         return -1;
     }
+    if (o->channels != 1 && o->channels != 3) {
+        snprintf(err, errlen, "channels must be 3 (RGB) or 1 (grayscale), not %d", o->channels);
+        return -1;
+    }
+    if (o->channels == 1 && o->preprocess == DN_PRE_VGG) {
+        snprintf(err, errlen, "vgg preprocessing subtracts an RGB mean and needs color images: "
+                 "use grayscale with none or scale");
+        return -1;
+    }
     if (o->class_mode != DN_CLASS_CATEGORICAL && o->class_mode != DN_CLASS_NONE) {
         snprintf(err, errlen, "unknown class mode");
         return -1;
@@ -710,7 +737,7 @@ int dn_dir_source_new(const dn_dir_options *o, dn_dir_source **out, char *err, s
     }
     long bs = o->batch_size;
     s->nb = (s->n + bs - 1) / bs;
-    s->img_floats = (size_t)o->width * o->height * 3;
+    s->img_floats = (size_t)o->width * o->height * o->channels;
     s->nslots = o->prefetch + 1;
     s->slots = calloc(s->nslots, sizeof *s->slots);
     s->bad = calloc(s->n, 1);

@@ -43,6 +43,9 @@ typedef struct dn_dir_options {
     uint64_t seed;              /* the language's %seed */
     dn_class_mode class_mode;   /* categorical */
     dn_preprocess preprocess;   /* none (0..255 RGB) */
+    int channels;               /* 3: RGB; 1: grayscale, L = 0.299 R + 0.587 G + 0.114 B
+                                   (Pillow's convert('L'), Keras' color_mode='grayscale');
+                                   vgg preprocessing needs RGB */
     int workers;                /* decoding threads; 0: one per online CPU (at most 16) */
     int prefetch;               /* batches decoded ahead of the one being used (2) */
     int exact;                  /* 1: no JPEG DCT scaling (pixels as Pillow's resize) */

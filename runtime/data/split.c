@@ -768,6 +768,42 @@ out:
     return rc;
 }
 
+int dn_split_pending(const char *dir, dn_split_options *recorded, char *err, size_t errlen)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        snprintf(err, errlen, "cannot open folder %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    if (exists(dfd, JOURNAL)) {
+        plan p = {0};
+        rc = load_journal(dfd, &p, err, errlen) == 0 ? 1 : -1;
+        if (rc == 1) {
+            recorded->dir = NULL;
+            recorded->valid = p.valid;
+            recorded->sample_train = p.sample_train;
+            recorded->sample_valid = p.sample_valid;
+            recorded->seed = p.seed;
+        }
+        plan_free(&p);
+    }
+    close(dfd);
+    return rc;
+}
+
+int dn_split_existing(const char *dir, char *err, size_t errlen)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        snprintf(err, errlen, "cannot open folder %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = !exists(dfd, JOURNAL) && check_fresh(dfd, dir, err, errlen) != 0;
+    close(dfd);
+    return rc;
+}
+
 void dn_split_result_fini(dn_split_result *res)
 {
     for (int c = 0; c < res->nclasses; c++)

@@ -54,6 +54,15 @@ const char *dn_split_folder_name(int folder);
 int dn_split(const dn_split_options *o, dn_split_result *res, char *err, size_t errlen);
 void dn_split_result_fini(dn_split_result *res);
 
+/* Before calling dn_split, so a caller can tell its cases apart:
+ * dn_split_pending: 1 when DIR holds the journal of an unfinished split (its options,
+ * seed included, are copied into *recorded; dir is left NULL, progress untouched),
+ * 0 when not, -1 with err when the journal is damaged or DIR cannot be opened.
+ * dn_split_existing: 1 with the message dn_split would refuse with when DIR already has
+ * (part of) the layout and no journal, 0 when not, -1 with err when DIR cannot be opened. */
+int dn_split_pending(const char *dir, dn_split_options *recorded, char *err, size_t errlen);
+int dn_split_existing(const char *dir, char *err, size_t errlen);
+
 /* The table as aligned plain text; returns the length written (truncated to n). */
 size_t dn_split_format(const dn_split_result *res, char *buf, size_t n);
 

@@ -1,0 +1,619 @@
+/* cmd_data.c — the data commands: %split (runtime/data/split.h) and %batches
+ * (runtime/data/dirsource.h), and the workspace's batches objects (ws_batches.h). */
+#include "command.h"
+#include "ws_batches.h"
+#include "data/split.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------- helpers */
+
+typedef struct text { char *s; size_t n, cap; int oom; } text;
+
+static void add(text *t, const char *s, size_t len)
+{
+    if (t->oom) return;
+    if (t->n + len + 1 > t->cap) {
+        size_t cap = (t->n + len + 1) * 2;
+        char *ns = realloc(t->s, cap);
+        if (!ns) { t->oom = 1; return; }
+        t->s = ns;
+        t->cap = cap;
+    }
+    memcpy(t->s + t->n, s, len);
+    t->n += len;
+    t->s[t->n] = 0;
+}
+
+static void adds(text *t, const char *s) { add(t, s, strlen(s)); }
+
+static void addf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(text *t, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n >= 0) add(t, s, (size_t)n);
+    else t->oom = 1;
+    free(s);
+}
+
+static void add_html(text *t, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': add(t, "&lt;", 4); break;
+        case '>': add(t, "&gt;", 4); break;
+        case '&': add(t, "&amp;", 5); break;
+        case '"': add(t, "&quot;", 6); break;
+        default: add(t, s, 1);
+        }
+    }
+}
+
+/* 23000 -> "23,000" (a person reads counts) */
+static const char *grouped(long v, char *buf, size_t len)
+{
+    char raw[32];
+    int n = snprintf(raw, sizeof raw, "%ld", v < 0 ? -v : v), k = 0;
+    if (v < 0 && (size_t)k + 1 < len) buf[k++] = '-';
+    for (int i = 0; i < n && (size_t)k + 2 < len; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = raw[i];
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A path argument (string or bare word); ~/ is the home folder. Caller frees. */
+static char *path_arg(const dn_value *v)
+{
+    const char *s = dn_value_text(v);
+    if (!s) return NULL;
+    const char *home = getenv("HOME");
+    char *out = NULL;
+    if ((!strcmp(s, "~") || !strncmp(s, "~/", 2)) && home && *home) {
+        if (asprintf(&out, "%s%s", home, s + 1) < 0) return NULL;
+        return out;
+    }
+    return strdup(s);
+}
+
+/* The folder must exist: FileNotFoundError / NotADirectoryError otherwise. */
+static int need_folder(dn_ctx *ctx, const char *dir, const char *what)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return errno == EACCES
+            ? dn_fail(ctx, "PermissionError", "no permission to read %s'%s'", what, dir)
+            : dn_fail(ctx, "FileNotFoundError", "no such folder: %s'%s'", what, dir);
+    if (!S_ISDIR(st.st_mode))
+        return dn_fail(ctx, "NotADirectoryError", "%s'%s' is not a folder", what, dir);
+    return 0;
+}
+
+/* key=N, a whole number in [lo, hi]; *out keeps its default when key is absent.
+ * *given (optional) says whether it was written. */
+static int whole_opt(dn_ctx *ctx, const dn_call *call, const char *key, long lo, long hi,
+                     long *out, int *given)
+{
+    const dn_value *v = dn_args_key(call->args, key);
+    if (given) *given = v != NULL;
+    if (!v) return 0;
+    if (v->kind != DN_VAL_INT || v->integer < lo || v->integer > hi) {
+        char shown[128];
+        dn_value_format(v, shown, sizeof shown);
+        if (hi == 1L << 30)
+            return dn_fail(ctx, "UsageError", "%%%s: %s must be a whole number from %ld up, not %s",
+                           call->name, key, lo, shown);
+        return dn_fail(ctx, "UsageError", "%%%s: %s must be a whole number from %ld to %ld, not %s",
+                       call->name, key, lo, hi, shown);
+    }
+    *out = (long)v->integer;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- %split */
+
+typedef struct split_progress {
+    dn_ctx *ctx;
+    const char *dir;
+    double t0, last;
+    int shown;            /* the progress display exists (long splits only) */
+    int stopped;          /* the interrupt stopped it */
+    long done, total;
+    char id[64];
+} split_progress;
+
+/* The progress line as a MIME bundle (caller decrefs). */
+static json_t *progress_bundle(const split_progress *p, const char *state)
+{
+    char d[32], n[32];
+    grouped(p->done, d, sizeof d);
+    grouped(p->total, n, sizeof n);
+    text plain = { 0 }, html = { 0 };
+    if (!strcmp(state, "running")) {
+        addf(&plain, "Splitting %s: step %s of %s", p->dir, d, n);
+        addf(&html, "<progress value=\"%ld\" max=\"%ld\"></progress> Splitting <code>",
+             p->done, p->total);
+        add_html(&html, p->dir);
+        addf(&html, "</code>: step %s of %s", d, n);
+    } else if (!strcmp(state, "done")) {
+        addf(&plain, "Split %s: %s steps in %.1f s", p->dir, n, mono_s() - p->t0);
+        adds(&html, "Split <code>");
+        add_html(&html, p->dir);
+        addf(&html, "</code>: %s steps in %.1f s", n, mono_s() - p->t0);
+    } else {
+        addf(&plain, "Split of %s stopped at step %s of %s", p->dir, d, n);
+        adds(&html, "Split of <code>");
+        add_html(&html, p->dir);
+        addf(&html, "</code> stopped at step %s of %s", d, n);
+    }
+    json_t *b = plain.oom || html.oom ? NULL
+              : json_pack("{s:s, s:s}", "text/plain", plain.s, "text/html", html.s);
+    free(plain.s);
+    free(html.s);
+    return b;
+}
+
+static void progress_show(split_progress *p, const char *state)
+{
+    const dn_sink *out = dn_ctx_sink(p->ctx);
+    json_t *b = progress_bundle(p, state);
+    if (!b) return;
+    if (!p->shown) out->display_data(out->ctx, b, NULL, p->id);
+    else out->update_display_data(out->ctx, b, NULL, p->id);
+    json_decref(b);
+    p->shown = 1;
+    p->last = mono_s();
+}
+
+/* The engine calls this before each step: stop on interrupt, and after half a second
+ * show a progress line that is updated in place a few times a second. */
+static int split_progress_cb(void *c, long done, long total)
+{
+    split_progress *p = c;
+    p->done = done;
+    p->total = total;
+    if (dn_ctx_interrupted(p->ctx)) {
+        p->stopped = 1;
+        return 1;
+    }
+    double now = mono_s();
+    if ((!p->shown && now - p->t0 > 0.5) || (p->shown && now - p->last > 0.25))
+        progress_show(p, "running");
+    return 0;
+}
+
+/* The table of counts: folders down, classes across (display_data, HTML + plain). */
+static int show_split_table(dn_ctx *ctx, const dn_split_result *r)
+{
+    size_t cap = 256 + (size_t)(DN_SPLIT_FOLDERS + 1) * (size_t)(r->nclasses + 2) * 64;
+    for (int c = 0; c < r->nclasses; c++) cap += (DN_SPLIT_FOLDERS + 1) * strlen(r->classes[c]);
+    char *plain = malloc(cap);
+    text html = { 0 };
+    if (!plain) return dn_fail(ctx, "MemoryError", "out of memory");
+    dn_split_format(r, plain, cap);
+    char num[32];
+    adds(&html, "<table class=\"deepnb-split\">\n<thead><tr><th>folder</th>");
+    for (int c = 0; c < r->nclasses; c++) {
+        adds(&html, "<th>");
+        add_html(&html, r->classes[c]);
+        adds(&html, "</th>");
+    }
+    adds(&html, "<th>total</th></tr></thead>\n<tbody>\n");
+    for (int f = 0; f < DN_SPLIT_FOLDERS; f++) {
+        addf(&html, "<tr><th style=\"text-align:left\">%s</th>", dn_split_folder_name(f));
+        for (int c = 0; c < r->nclasses; c++) {
+            if (f == DN_SPLIT_TEST) adds(&html, "<td>-</td>");
+            else addf(&html, "<td>%s</td>", grouped(r->counts[f * r->nclasses + c], num, sizeof num));
+        }
+        addf(&html, "<td>%s</td></tr>\n", grouped(r->totals[f], num, sizeof num));
+    }
+    adds(&html, "</tbody>\n</table>\n");
+    json_t *data = html.oom ? NULL : json_pack("{s:s, s:s}", "text/plain", plain, "text/html", html.s);
+    free(plain);
+    free(html.s);
+    if (!data) return dn_fail(ctx, "UnicodeError", "class names must be UTF-8 text");
+    dn_display(ctx, data);
+    json_decref(data);
+    return 0;
+}
+
+static int run_split(dn_ctx *ctx, const dn_call *call)
+{
+    static const char *const keys[] = { "valid", "sample_train", "sample_valid", NULL };
+    char err[2048];
+    if (dn_args_check(call->args, "%split", 1, 1, keys, err, sizeof err) < 0)
+        return dn_fail(ctx, "UsageError", "%s", err);
+    const dn_value *dv = dn_args_pos(call->args, 0);
+    if (!dn_value_text(dv))
+        return dn_fail(ctx, "UsageError", "%%split DIR takes a folder, not %s", dn_value_kind_name(dv->kind));
+    dn_split_options o;
+    dn_split_options_init(&o, NULL);
+    int given[3];
+    const long most = 1L << 30;
+    if (whole_opt(ctx, call, "valid", 0, most, &o.valid, &given[0]) < 0
+        || whole_opt(ctx, call, "sample_train", 0, most, &o.sample_train, &given[1]) < 0
+        || whole_opt(ctx, call, "sample_valid", 0, most, &o.sample_valid, &given[2]) < 0)
+        return -1;
+    char *dir = path_arg(dv);
+    if (!dir) return dn_fail(ctx, "MemoryError", "out of memory");
+    int rc = need_folder(ctx, dir, "");
+    if (rc < 0) { free(dir); return rc; }
+
+    dn_split_options rec;
+    int pending = dn_split_pending(dir, &rec, err, sizeof err);
+    if (pending < 0) { free(dir); return dn_fail(ctx, "OSError", "%s", err); }
+    if (pending) {
+        /* an unfinished split finishes with the options and seed it was planned with */
+        const long mine[3] = { o.valid, o.sample_train, o.sample_valid };
+        const long theirs[3] = { rec.valid, rec.sample_train, rec.sample_valid };
+        for (int k = 0; k < 3; k++)
+            if (given[k] && mine[k] != theirs[k]) {
+                rc = dn_fail(ctx, "ValueError",
+                             "%s has an unfinished split planned with valid=%ld sample_train=%ld "
+                             "sample_valid=%ld; %%split %s (without options) finishes it",
+                             dir, rec.valid, rec.sample_train, rec.sample_valid, dir);
+                free(dir);
+                return rc;
+            }
+        o.valid = rec.valid;
+        o.sample_train = rec.sample_train;
+        o.sample_valid = rec.sample_valid;
+        o.seed = rec.seed;
+        dn_print(ctx, "Finishing the unfinished split of %s (valid=%ld sample_train=%ld "
+                 "sample_valid=%ld, seed %llu).\n", dir, o.valid, o.sample_train, o.sample_valid,
+                 (unsigned long long)o.seed);
+    } else {
+        int existing = dn_split_existing(dir, err, sizeof err);
+        if (existing) {
+            rc = dn_fail(ctx, existing > 0 ? "FileExistsError" : "OSError", "%s", err);
+            free(dir);
+            return rc;
+        }
+        char *train = NULL;
+        if (asprintf(&train, "%s/train", dir) < 0) train = NULL;
+        rc = train ? need_folder(ctx, train, "the training folder ") : dn_fail(ctx, "MemoryError", "out of memory");
+        free(train);
+        if (rc < 0) { free(dir); return rc; }
+        o.seed = dn_workspace_next_seed(dn_ctx_workspace(ctx));
+    }
+
+    static unsigned serial;
+    split_progress prog = { .ctx = ctx, .dir = dir, .t0 = mono_s() };
+    snprintf(prog.id, sizeof prog.id, "deepnb-split-%ld-%u", (long)time(NULL), ++serial);
+    o.dir = dir;
+    o.progress = split_progress_cb;
+    o.progress_ctx = &prog;
+    dn_split_result r;
+    if (dn_split(&o, &r, err, sizeof err) != 0) {
+        if (prog.shown) progress_show(&prog, "stopped");
+        /* the journal exists once anything moved: then running %split again resumes */
+        dn_split_options again;
+        char e2[256];
+        int started = dn_split_pending(dir, &again, e2, sizeof e2) == 1;
+        const char *ename = prog.stopped ? "KeyboardInterrupt" : started ? "OSError" : "ValueError";
+        if (started)
+            rc = dn_fail(ctx, ename, "%s.\n%%split %s finishes the job: it resumes where this "
+                         "one stopped, with the same choices.", err, dir);
+        else
+            rc = dn_fail(ctx, ename, "%s", err);
+        free(dir);
+        return rc;
+    }
+    if (prog.shown) {
+        prog.done = prog.total;
+        progress_show(&prog, "done");
+    }
+    rc = show_split_table(ctx, &r);
+    if (rc == 0) dn_print(ctx, "%s\n", r.message);
+    dn_split_result_fini(&r);
+    free(dir);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- batches objects */
+
+struct dn_batches {
+    dn_dir_source *src;
+    dn_ctx *ctx;            /* the cell warnings go to, NULL between cells */
+    char **pending;         /* warnings that came with no cell attached */
+    int npending, cap;
+    long dropped;           /* warnings beyond what is kept */
+};
+
+enum { KEEP_WARNINGS = 50 };
+
+static void batches_warn(void *c, const char *msg)
+{
+    dn_batches *b = c;
+    if (b->ctx) {
+        dn_eprint(b->ctx, "Warning: %s\n", msg);
+        return;
+    }
+    if (b->npending == KEEP_WARNINGS) { b->dropped++; return; }
+    if (b->npending == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 8;
+        char **p = realloc(b->pending, sizeof *p * cap);
+        if (!p) { b->dropped++; return; }
+        b->pending = p;
+        b->cap = cap;
+    }
+    char *m = strdup(msg);
+    if (m) b->pending[b->npending++] = m;
+    else b->dropped++;
+}
+
+void dn_batches_attach(dn_batches *b, dn_ctx *ctx)
+{
+    b->ctx = ctx;
+    if (!ctx) return;
+    for (int k = 0; k < b->npending; k++) {
+        dn_eprint(ctx, "Warning: %s\n", b->pending[k]);
+        free(b->pending[k]);
+    }
+    if (b->dropped) dn_eprint(ctx, "Warning: %ld more warnings not shown\n", b->dropped);
+    b->npending = 0;
+    b->dropped = 0;
+}
+
+static void batches_free(void *obj)
+{
+    dn_batches *b = obj;
+    if (!b) return;
+    dn_dir_source_free(b->src);   /* stops and joins its decoding threads */
+    for (int k = 0; k < b->npending; k++) free(b->pending[k]);
+    free(b->pending);
+    free(b);
+}
+
+static void batches_describe(const void *obj, char *buf, size_t len)
+{
+    const dn_batches *b = obj;
+    const dn_dir_options *o = dn_dir_source_options(b->src);
+    char n[32];
+    int k = dn_dir_source_num_classes(b->src);
+    snprintf(buf, len, "%s images, %d class%s, batch %d, %dx%d %s, %s%s, from %s",
+             grouped(dn_dir_source_count(b->src), n, sizeof n), k, k == 1 ? "" : "es",
+             o->batch_size, o->width, o->height, o->channels == 1 ? "grayscale" : "rgb",
+             o->shuffle ? "shuffled" : "in file order",
+             o->class_mode == DN_CLASS_NONE ? ", unlabelled" : "", dn_dir_source_dir(b->src));
+}
+
+const dn_type dn_batches_type = { "batches", batches_describe, batches_free };
+
+dn_batches *dn_batches_get(const dn_workspace *ws, const char *name, char *err, size_t errlen)
+{
+    return dn_workspace_get_typed(ws, name, &dn_batches_type, err, errlen);
+}
+
+dn_batch_source *dn_batches_source(dn_batches *b) { return dn_dir_source_base(b->src); }
+dn_dir_source *dn_batches_dir(dn_batches *b) { return b->src; }
+
+/* ---------------------------------------------------------------- %batches */
+
+/* size=224, size=(h, w), or target_size=(h, w) as Keras writes it */
+static int size_opt(dn_ctx *ctx, const dn_call *call, int *w, int *h)
+{
+    const dn_value *v = dn_args_key(call->args, "size");
+    const dn_value *t = dn_args_key(call->args, "target_size");
+    if (v && t) return dn_fail(ctx, "UsageError", "%%batches: give size or target_size, not both");
+    const char *key = v ? "size" : "target_size";
+    if (!v) v = t;
+    if (!v) return 0;
+    long hw[2];
+    int ok = 0;
+    if (v->kind == DN_VAL_INT) {
+        hw[0] = hw[1] = (long)v->integer;
+        ok = 1;
+    } else if ((v->kind == DN_VAL_TUPLE || v->kind == DN_VAL_LIST) && v->n == 2
+               && v->items[0]->kind == DN_VAL_INT && v->items[1]->kind == DN_VAL_INT) {
+        hw[0] = (long)v->items[0]->integer;
+        hw[1] = (long)v->items[1]->integer;
+        ok = 1;
+    }
+    if (!ok || hw[0] < 1 || hw[1] < 1 || hw[0] > 4096 || hw[1] > 4096) {
+        char shown[128];
+        dn_value_format(v, shown, sizeof shown);
+        return dn_fail(ctx, "UsageError", "%%batches: %s is the images' side in pixels (224) or "
+                       "(height, width), each from 1 to 4096, not %s", key, shown);
+    }
+    *h = (int)hw[0];
+    *w = (int)hw[1];
+    return 0;
+}
+
+/* A word option (keyword, name or string); NULL when absent; -1 when not a word. */
+static int word_opt(dn_ctx *ctx, const dn_call *call, const char *key, const char *alias,
+                    const dn_value **out)
+{
+    const dn_value *v = dn_args_key(call->args, key), *a = alias ? dn_args_key(call->args, alias) : NULL;
+    if (v && a) return dn_fail(ctx, "UsageError", "%%batches: give %s or %s, not both", key, alias);
+    *out = v ? v : a;
+    return 0;
+}
+
+static int run_batches(dn_ctx *ctx, const dn_call *call)
+{
+    static const char *const keys[] = { "size", "target_size", "batch_size", "shuffle",
+                                        "class_mode", "preprocess", "color", "color_mode", NULL };
+    char err[1024];
+    if (dn_args_check(call->args, "%batches", 2, 2, keys, err, sizeof err) < 0)
+        return dn_fail(ctx, "UsageError", "%s", err);
+    const dn_value *nv = dn_args_pos(call->args, 0), *dv = dn_args_pos(call->args, 1);
+    if (nv->kind != DN_VAL_NAME || !dn_workspace_valid_name(nv->text)) {
+        char shown[128];
+        dn_value_format(nv, shown, sizeof shown);
+        return dn_fail(ctx, "UsageError", "%%batches NAME DIR: NAME is the name to keep the "
+                       "batches under (letters, digits, _), not %s", shown);
+    }
+    if (!dn_value_text(dv))
+        return dn_fail(ctx, "UsageError", "%%batches NAME DIR: DIR is a folder, not %s",
+                       dn_value_kind_name(dv->kind));
+    dn_dir_options o;
+    dn_dir_options_init(&o, NULL);
+    long bs = o.batch_size;
+    if (size_opt(ctx, call, &o.width, &o.height) < 0
+        || whole_opt(ctx, call, "batch_size", 1, 65536, &bs, NULL) < 0)
+        return -1;
+    o.batch_size = (int)bs;
+    const dn_value *v = dn_args_key(call->args, "shuffle");
+    if (v) {
+        if (v->kind != DN_VAL_BOOL)
+            return dn_fail(ctx, "UsageError", "%%batches: shuffle is True or False");
+        o.shuffle = v->boolean;
+    }
+    v = dn_args_key(call->args, "class_mode");
+    if (v) {
+        const char *m = dn_value_text(v);
+        if (v->kind == DN_VAL_NONE || (m && !strcasecmp(m, "none")))
+            o.class_mode = DN_CLASS_NONE;
+        else if (m && !strcmp(m, "categorical"))
+            o.class_mode = DN_CLASS_CATEGORICAL;
+        else {
+            char shown[128];
+            dn_value_format(v, shown, sizeof shown);
+            return dn_fail(ctx, "UsageError", "%%batches: class_mode is categorical (one-hot "
+                           "labels) or None (no labels, for prediction), not %s", shown);
+        }
+    }
+    v = dn_args_key(call->args, "preprocess");
+    if (v && v->kind == DN_VAL_NONE) {
+        o.preprocess = DN_PRE_NONE;
+    } else if (v) {
+        if (!dn_value_text(v))
+            return dn_fail(ctx, "UsageError", "%%batches: preprocess is vgg, scale or none");
+        if (dn_preprocess_parse(dn_value_text(v), &o.preprocess, err, sizeof err) < 0)
+            return dn_fail(ctx, "UsageError", "%%batches: %s", err);
+    }
+    if (word_opt(ctx, call, "color", "color_mode", &v) < 0) return -1;
+    if (v) {
+        const char *c = dn_value_text(v);
+        if (c && (!strcasecmp(c, "rgb") || !strcasecmp(c, "color")))
+            o.channels = 3;
+        else if (c && (!strcasecmp(c, "grayscale") || !strcasecmp(c, "greyscale")
+                       || !strcasecmp(c, "gray") || !strcasecmp(c, "grey")))
+            o.channels = 1;
+        else {
+            char shown[128];
+            dn_value_format(v, shown, sizeof shown);
+            return dn_fail(ctx, "UsageError", "%%batches: color is rgb or grayscale, not %s", shown);
+        }
+    }
+    if (o.channels == 1 && o.preprocess == DN_PRE_VGG)
+        return dn_fail(ctx, "UsageError", "%%batches: preprocess=vgg subtracts an RGB mean and "
+                       "needs color=rgb; grayscale images take preprocess=scale or none");
+    char *dir = path_arg(dv);
+    if (!dir) return dn_fail(ctx, "MemoryError", "out of memory");
+    int rc = need_folder(ctx, dir, "");
+    if (rc < 0) { free(dir); return rc; }
+
+    dn_batches *b = calloc(1, sizeof *b);
+    if (!b) { free(dir); return dn_fail(ctx, "MemoryError", "out of memory"); }
+    b->ctx = ctx;
+    o.dir = dir;
+    /* only a shuffled source draws at random: an unshuffled one leaves the seeds alone */
+    if (o.shuffle) o.seed = dn_workspace_next_seed(dn_ctx_workspace(ctx));
+    o.warn = batches_warn;
+    o.warn_ctx = b;
+    if (dn_dir_source_new(&o, &b->src, err, sizeof err) != 0) {
+        free(dir);
+        batches_free(b);
+        return dn_fail(ctx, "ValueError", "%s", err);
+    }
+    free(dir);
+    dn_print(ctx, "%s\n", dn_dir_source_message(b->src));
+    b->ctx = NULL;
+    /* the old object under NAME is replaced only now that the new one exists */
+    if (dn_workspace_set(dn_ctx_workspace(ctx), nv->text, &dn_batches_type, b, err, sizeof err) < 0) {
+        batches_free(b);
+        return dn_fail(ctx, "MemoryError", "%s", err);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+static const char *const split_keys[] = { "valid=", "sample_train=", "sample_valid=", NULL };
+static const char *const batches_keys[] = { "size=", "batch_size=", "shuffle=", "class_mode=",
+                                            "preprocess=", "color=", NULL };
+
+const dn_command dn_commands_data[] = {
+    { .name = "split", .kind = DN_LINE, .run = run_split, .source = __FILE__,
+      .synopsis = "%split DIR [valid=2000] ...",
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .keywords = split_keys,
+      .help =
+        "Split a Kaggle-style folder into train, valid and sample class folders.\n"
+        "%split DIR [valid=2000] [sample_train=200] [sample_valid=50]\n\n"
+        "DIR holds train/ (files named CLASS.N.ext, e.g. cat.0.jpg) and test/ (unlabelled).\n"
+        "Jeremy's process, as in the lesson:\n"
+        "  - make valid/, results/, sample/{train,valid,test,results}/ and test/unknown/;\n"
+        "  - shuffle train/ and move `valid` files to valid/;\n"
+        "  - copy `sample_train` random training files to sample/train/ and `sample_valid`\n"
+        "    random validation files to sample/valid/;\n"
+        "  - in train, valid, sample/train and sample/valid, one folder per class (the file\n"
+        "    name's prefix: cat.1.jpg goes to cat/), files moved in;\n"
+        "  - move the files of test/ into test/unknown/.\n"
+        "Then it shows a table of files per class in each folder.\n\n"
+        "The random choices come from %seed: after the same %seed N the same files go to the\n"
+        "same places. A folder that already has the layout (valid/, sample/, test/unknown/ or\n"
+        "class folders in train/) is refused and left untouched (FileExistsError).\n\n"
+        "Safe to stop: the whole plan is written to DIR/.deepnb-split.journal before any file\n"
+        "moves, files are only moved or copied (never replaced or deleted). If the split\n"
+        "fails or is interrupted part-way, the error says what was done, and running\n"
+        "%split DIR again finishes the job with the same choices (options left out are\n"
+        "taken from the unfinished plan).\n\n"
+        "Options:\n"
+        "  valid=2000        files moved from train/ to valid/\n"
+        "  sample_train=200  training files copied to sample/train/\n"
+        "  sample_valid=50   validation files copied to sample/valid/\n\n"
+        "Example:\n  %seed 42\n  %split data/dogscats valid=2000" },
+    { .name = "batches", .kind = DN_LINE, .run = run_batches, .source = __FILE__,
+      .synopsis = "%batches NAME DIR [...]",
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .keywords = batches_keys,
+      .help =
+        "The images of a folder's class sub-folders in batches, as Keras' flow_from_directory.\n"
+        "%batches NAME DIR [size=224] [batch_size=64] [shuffle=True] [class_mode=categorical]\n"
+        "                  [preprocess=none] [color=rgb]\n\n"
+        "The images are those of DIR/<class>/...; NAME keeps them in the workspace (%who\n"
+        "lists it). Classes are DIR's sub-folders in sorted order (a class's index is its\n"
+        "position); labels are one-hot. Prints `Found N images belonging to K classes.`;\n"
+        "files that are not readable images are skipped, each with a warning. NAME is\n"
+        "replaced only when the new batches were made.\n\n"
+        "Options:\n"
+        "  size=224             images resized to size x size; also size=(height, width)\n"
+        "                       or Keras' target_size=(224, 224)\n"
+        "  batch_size=64        images per batch (the last batch of an epoch may be short)\n"
+        "  shuffle=True         a new order every epoch, drawn from %seed; shuffle=False keeps\n"
+        "                       file-name order (for predictions that must match file names)\n"
+        "  class_mode=categorical  one-hot labels; class_mode=None: no labels (e.g. test/,\n"
+        "                       whose images are all in test/unknown/)\n"
+        "  preprocess=none      pixel values: none (0..255), scale (0..1), vgg (ImageNet mean\n"
+        "                       subtracted, channels in BGR order, as vgg16.py)\n"
+        "  color=rgb            rgb (3 channels) or grayscale (1 channel, Pillow's luminance);\n"
+        "                       also color_mode= as Keras spells it\n\n"
+        "Examples:\n"
+        "  %batches batches data/dogscats/train batch_size=64\n"
+        "  %batches val_batches data/dogscats/valid shuffle=False\n"
+        "  %batches test_batches data/dogscats/test shuffle=False class_mode=None\n"
+        "  %batches small data/sneakers/train size=28 color=grayscale preprocess=scale" },
+    { 0 },
+};
