@@ -1,6 +1,7 @@
 /* dn_runtime.h — the neural-network runtime in one include: tensors (float32, row-major,
  * images NHWC), layers with Keras' shapes and names, losses, optimisers, Sequential
- * models with fit/evaluate/predict, in-memory batch sources, named weight arrays. */
+ * models with fit/evaluate/predict, in-memory batch sources, named weight arrays, a
+ * model's Keras weight files. */
 #ifndef DN_RUNTIME_H
 #define DN_RUNTIME_H
 
@@ -15,6 +16,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "io/model_weights.h"
 #include "io/weights.h"
 
 #endif

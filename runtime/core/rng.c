@@ -2,13 +2,25 @@
 
 #include <math.h>
 
-void dn_rng_seed(dn_rng *r, uint64_t seed)
+/* PCG32's seeding: initseq picks the stream (the increment), initstate the start in it */
+static void pcg_seed(dn_rng *r, uint64_t initstate, uint64_t initseq)
 {
     r->state = 0;
-    r->inc = (seed << 1) | 1u;
+    r->inc = (initseq << 1) | 1u;
     dn_rng_u32(r);
-    r->state += seed ^ 0x853c49e6748fea9bULL;
+    r->state += initstate;
     dn_rng_u32(r);
+}
+
+void dn_rng_seed(dn_rng *r, uint64_t seed)
+{
+    pcg_seed(r, seed ^ 0x853c49e6748fea9bULL, seed);
+}
+
+void dn_rng_seed_stream(dn_rng *r, uint64_t seed, uint64_t stream)
+{
+    /* the mask keeps small stream numbers off the streams dn_rng_seed gives small seeds */
+    pcg_seed(r, seed ^ 0x853c49e6748fea9bULL, stream ^ 0x2f6a9c54d3b1e807ULL);
 }
 
 uint32_t dn_rng_u32(dn_rng *r)

@@ -11,6 +11,9 @@ typedef struct dn_rng {
 } dn_rng;
 
 void dn_rng_seed(dn_rng *r, uint64_t seed);
+/* One of a seed's independent sequences (PCG32's streams): stream names the use (an
+ * epoch's order, a step of %split), so the uses of one seed never share numbers. */
+void dn_rng_seed_stream(dn_rng *r, uint64_t seed, uint64_t stream);
 uint32_t dn_rng_u32(dn_rng *r);
 /* uniform in [0, 1) with 24 random bits */
 float dn_rng_uniform(dn_rng *r);

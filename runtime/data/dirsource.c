@@ -9,8 +9,8 @@
  * one when it is asked for the next, as batches.h promises. reset() mid-epoch marks
  * the rest of the epoch skipped: workers count those images done without decoding. */
 #include "data/dirsource.h"
+#include "core/rng.h"
 #include "data/image.h"
-#include "data/shuffle.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -393,8 +393,11 @@ static void make_perm(dn_dir_source *s, long e)
     long *p = s->perm[e & 1];
     for (long i = 0; i < s->n; i++)
         p[i] = i;
-    if (s->opt.shuffle)
-        dn_data_shuffle(p, s->n, s->opt.seed, (uint64_t)e);
+    if (s->opt.shuffle) {
+        dn_rng r;
+        dn_rng_seed_stream(&r, s->opt.seed, (uint64_t)e);
+        dn_rng_shuffle(&r, p, s->n);
+    }
     s->perm_epoch[e & 1] = e;
 }
 

@@ -1,7 +1,7 @@
 /* split.c — see split.h. Paths are relative to DIR and used with the *at() calls on
  * one directory descriptor, so the process's working directory does not matter. */
 #include "data/split.h"
-#include "data/shuffle.h"
+#include "core/rng.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -180,6 +180,14 @@ static int cmp_long(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* the runtime's one generator, stream `stream` of the seed */
+static void shuffle(long *a, long n, uint64_t seed, uint64_t stream)
+{
+    dn_rng r;
+    dn_rng_seed_stream(&r, seed, stream);
+    dn_rng_shuffle(&r, a, n);
+}
+
 /* Refuses a folder that already has (part of) the layout; names what exists. */
 static int check_fresh(int dfd, const char *dir, char *err, size_t errlen)
 {
@@ -266,7 +274,7 @@ static int make_plan(int dfd, const dn_split_options *o, plan *p, char *err, siz
     classes.n = u;
 
     /* the choices: streams 1, 2, 3 of the seed keep them independent */
-    dn_data_shuffle(idx, n, o->seed, 1);
+    shuffle(idx, n, o->seed, 1);
     long nv = o->valid, nr = n - nv;
     val = malloc(sizeof *val * (nv ? nv : 1));
     rest = malloc(sizeof *rest * (nr ? nr : 1));
@@ -294,7 +302,7 @@ static int make_plan(int dfd, const dn_split_options *o, plan *p, char *err, siz
     if (!pick)
         goto oom;
     memcpy(pick, rest, sizeof *pick * nr);
-    dn_data_shuffle(pick, nr, o->seed, 2);
+    shuffle(pick, nr, o->seed, 2);
     for (long i = 0; i < o->sample_train; i++) {
         const char *f = files.v[pick[i]], *c = cls[pick[i]];
         if (add_op(p, OP_COPY, fmt("train/%s", f), fmt("train/%s/%s", c, f),
@@ -306,7 +314,7 @@ static int make_plan(int dfd, const dn_split_options *o, plan *p, char *err, siz
     memcpy(pick, val, sizeof *pick * nv);
     if (nv > 1)
         qsort(pick, nv, sizeof *pick, cmp_long);
-    dn_data_shuffle(pick, nv, o->seed, 3);
+    shuffle(pick, nv, o->seed, 3);
     for (long i = 0; i < o->sample_valid; i++) {
         const char *f = files.v[pick[i]], *c = cls[pick[i]];
         if (add_op(p, OP_COPY, fmt("train/%s", f), fmt("valid/%s/%s", c, f),

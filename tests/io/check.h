@@ -1,5 +1,5 @@
 /* check.h — the few helpers the io unit tests share: named checks that print what they
- * verify, a scratch folder, and files to compare. */
+ * verify, a scratch folder, and files to compare (inline: a test may use only some). */
 #ifndef DN_TEST_CHECK_H
 #define DN_TEST_CHECK_H
 
@@ -25,7 +25,7 @@ static int failures;
     } while (0)
 
 /* A fresh scratch folder under $TMPDIR (or /tmp). */
-static char *scratch_dir(void)
+static inline char *scratch_dir(void)
 {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     static char dir[512];
@@ -38,7 +38,7 @@ static char *scratch_dir(void)
 }
 
 /* The whole file in memory (NUL added); NULL if it cannot be read. */
-static char *slurp(const char *path, size_t *len)
+static inline char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -59,7 +59,7 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-static int write_bytes(const char *path, const void *data, size_t n)
+static inline int write_bytes(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -69,7 +69,7 @@ static int write_bytes(const char *path, const void *data, size_t n)
 }
 
 /* Number of entries in dir other than . and .. (temporaries left behind show up here). */
-static int count_entries(const char *dir)
+static inline int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -83,7 +83,7 @@ static int count_entries(const char *dir)
     return n;
 }
 
-static void remove_tree(const char *dir)
+static inline void remove_tree(const char *dir)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -93,7 +93,7 @@ static void remove_tree(const char *dir)
 
 /* In a forked child: mounts a tmpfs of `bytes` over dir, in a mount namespace of the
  * child's own so nothing outside sees it. 0, or -1 where namespaces are not allowed. */
-static int small_fs(const char *dir, const char *size)
+static inline int small_fs(const char *dir, const char *size)
 {
     if (unshare(CLONE_NEWNS) != 0)
         return -1;

@@ -1,0 +1,24 @@
+/* model_weights.h — a Sequential model's weights to and from Keras HDF5 files, as Keras'
+ * model.save_weights and model.load_weights: the arrays dn_model_weights lists, through
+ * dn_weights_save_h5 / dn_weights_load_h5 (layouts, conversions and checks: weights.h). */
+#ifndef DN_MODEL_WEIGHTS_H
+#define DN_MODEL_WEIGHTS_H
+
+#include <stddef.h>
+
+#include "../core/model.h"
+
+/* Writes every layer (those without weights too) in Keras 2's layout, atomically: on
+ * failure an existing file at path is left as it was. 0 or -1 + err. */
+int dn_model_save_weights(dn_model *m, const char *path, char *err, size_t errlen);
+
+/* Reads a Keras 1 or 2 weight file into the model: by_name pairs layers by name (the
+ * model's layers the file lacks keep their weights), else the layers with weights in
+ * order. All or nothing: on any error (err names the layer and both shapes of a
+ * mismatch) no weight changes. As Keras' load_weights, the optimiser's state (momentum,
+ * moments, iteration count) and the layers' trainable flags are kept; compile again to
+ * start the optimiser afresh. 0 or -1 + err. */
+int dn_model_load_weights(dn_model *m, const char *path, int by_name, char *err,
+                          size_t errlen);
+
+#endif
