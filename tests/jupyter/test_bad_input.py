@@ -33,7 +33,7 @@ def raw(kernel):
         s.close()
 
 
-def recv_reply(sock, key, timeout_ms=1000):
+def recv_reply(sock, key, timeout_ms=500):
     """The one reply on sock within timeout, checked for a good signature, or None."""
     if not sock.poll(timeout_ms):
         return None
