@@ -8,7 +8,7 @@ import pytest
 
 from conftest import IS_DEEPNB, addr, header, key_of, sign, wire
 
-# Just above a 128 MiB limit if the kernel has one, well inside memory if it has none.
+# Far above a 64 MiB limit if the kernel has one, well inside memory if it has none.
 HUGE_MB = int(os.environ.get("DEEPNB_TEST_HUGE_MB", "200" if IS_DEEPNB else "16"))
 
 
@@ -192,16 +192,30 @@ def test_many_buffer_frames(kernel, raw):
     kernel.alive()
 
 
-def test_huge_payload(kernel, raw):
-    """A HUGE_MB cell (a comment line): refused, dropped, or run; the kernel lives on."""
-    code = "# " + "x" * (HUGE_MB << 20)
-    frames = wire(raw.key, header("execute_request"), execute_content(code))
-    del code
+@pytest.mark.parametrize("case", ["one-huge-frame", "frames-over-limit-together"])
+def test_huge_payload(kernel, raw, case):
+    """HUGE_MB in one frame, or in frames each under a 64 MiB limit but over it together:
+    refused, dropped or run; the kernel lives on."""
+    if case == "one-huge-frame":
+        frames = wire(raw.key, header("execute_request"),
+                      execute_content("# " + "x" * (HUGE_MB << 20)))
+    else:
+        frames = wire(raw.key, header("execute_request"), execute_content("%pwd"))
+        frames += [b"b" * (40 << 20), b"b" * (40 << 20)]
     s = raw("shell", frames)
     del frames
-    reply = recv_reply(s, raw.key, timeout_ms=60_000)
+    reply = recv_reply(s, raw.key, timeout_ms=10_000)  # a kernel that takes it answers in seconds
     if reply is not None:
         assert reply["content"]["status"] in ("ok", "error"), reply
+    kernel.alive()
+
+
+def test_big_cell_under_the_limit_runs(kernel):
+    """A large but legal cell (a comment line) runs like any other."""
+    mb = 32 if IS_DEEPNB else 4
+    reply, msgs = kernel.execute("# " + "x" * (mb << 20) + "\n%pwd", timeout=60)
+    assert reply["content"]["status"] == "ok"
+    assert [m["msg_type"] for m in msgs if m["msg_type"] == "execute_result"] == ["execute_result"]
     kernel.alive()
 
 
