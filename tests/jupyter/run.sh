@@ -26,7 +26,8 @@ kill_orphans() {
     for env in /proc/[0-9]*/environ; do
         pid=${env#/proc/}; pid=${pid%/environ}
         [ "$pid" = "$$" ] && continue
-        if tr '\0' '\n' < "$env" 2>/dev/null | grep -qx "DEEPNB_TEST_ORPHAN_TAG=$DEEPNB_TEST_TAG"; then
+        # other users' processes and ones that just ended cannot be read: skip them quietly
+        if { tr '\0' '\n' < "$env"; } 2>/dev/null | grep -qx "DEEPNB_TEST_ORPHAN_TAG=$DEEPNB_TEST_TAG"; then
             echo "run.sh: killing kernel process $pid left behind" >&2
             kill -KILL "$pid" 2>/dev/null
         fi
