@@ -6,6 +6,7 @@
 #include "utf8.h"
 #include "wire.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ struct dn_core {
     dn_transport *t;
     const dn_signer *signer;
     json_t *kernel_info;          /* the reply content, built once; never mutated after */
+    pthread_mutex_t info_lock;    /* shell and control both copy it; jansson promises no thread safety */
     char session[40];             /* this process's session id, also msg_id prefix */
     char id_prefix[64];
     atomic_ulong counter;         /* msg_id sequence */
@@ -352,7 +354,10 @@ static dn_sink make_sink(dn_request *r)
 
 static void h_kernel_info(dn_core *c, dn_request *r)
 {
-    reply(r, NULL, json_deep_copy(c->kernel_info));
+    pthread_mutex_lock(&c->info_lock);
+    json_t *content = json_deep_copy(c->kernel_info);
+    pthread_mutex_unlock(&c->info_lock);
+    reply(r, NULL, content);
 }
 
 static json_t *execute_metadata(dn_core *c, const char *started, const char *status)
@@ -503,10 +508,10 @@ static const struct {
 
 /* ---------------------------------------------------------------- dispatch */
 
-static void dispatch(dn_core *c, dn_request *r, int wire)
+static void dispatch(dn_core *c, dn_request *r, int wire, const char *wire_err)
 {
     if (wire == DN_WIRE_BAD_BODY) {
-        if (is_request(r->type)) reply_error(r, "BadRequest", "malformed message");
+        if (is_request(r->type)) reply_error(r, "BadRequest", wire_err);
         return;
     }
     if (c->aborting && r->ch == DN_SHELL && strcmp(r->type, "execute_request") == 0) {
@@ -547,7 +552,7 @@ void dn_core_handle(dn_core *c, dn_channel ch, const dn_frames *frames)
     if (wire == DN_WIRE_BAD_BODY) dn_warn("%s: %s", r.type, err);
     dn_debug("recv %s on %d", r.type, (int)ch);
     publish_status(&r, "busy");
-    dispatch(c, &r, wire);
+    dispatch(c, &r, wire, err);
     publish_status(&r, "idle");
     int abort_queue = r.abort_queue;
     json_decref(r.error);
@@ -586,6 +591,7 @@ dn_core *dn_core_new(dn_interp *interp, dn_transport *t, const dn_signer *signer
     c->interp = interp;
     c->t = t;
     c->signer = signer;
+    pthread_mutex_init(&c->info_lock, NULL);
     unsigned char rnd[16];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
         /* no entropy source: still unique enough per process for msg_ids */
@@ -612,6 +618,7 @@ void dn_core_free(dn_core *c)
 {
     if (!c) return;
     json_decref(c->kernel_info);
+    pthread_mutex_destroy(&c->info_lock);
     free(c);
 }
 

@@ -26,6 +26,9 @@ dn_signer *dn_signer_new(const char *scheme, const void *key, size_t keylen, cha
         free(s);
         return NULL;
     }
+    /* no openssl.cnf: the kernel needs only the default provider's HMAC and SHA-256,
+     * and reading the config costs start-up time and memory */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     if (s->mac) s->keyed = EVP_MAC_CTX_new(s->mac);
     char digest[] = "SHA256";

@@ -41,6 +41,9 @@ typedef struct dn_zmq {
     int hb_started, relay_started;
     dn_welcome_fn welcome;
     void *welcome_ctx;
+    int watch_fd;                 /* readable once the parent process ended; -1: none */
+    void (*on_watch)(void *ctx);
+    void *watch_ctx;
 } dn_zmq;
 
 static const char *channel_names[DN_NCHANNELS] = { "shell", "control", "stdin", "iopub" };
@@ -148,8 +151,11 @@ static int z_recv(dn_transport *t, dn_channel ch, int timeout_ms, dn_frames *out
             { .socket = z->sock[ch], .events = ZMQ_POLLIN },
             { .socket = NULL, .fd = z->wake_fd, .events = ZMQ_POLLIN },
         };
-        long wait = timeout_ms < 0 ? -1 : timeout_ms == 0 ? 0 : deadline - now_ms();
-        if (wait < -1) wait = 0;
+        long wait = -1;
+        if (timeout_ms >= 0) {
+            wait = timeout_ms == 0 ? 0 : deadline - now_ms();
+            if (wait < 0) wait = 0;  /* -1 would mean forever */
+        }
         int rc = zmq_poll(items, 2, wait);
         if (rc < 0) {
             if (errno == EINTR) continue;  /* a signal (SIGINT) during the wait is not an error */
@@ -241,13 +247,18 @@ static void *relay_main(void *arg)
 {
     dn_zmq *z = arg;
     for (;;) {
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[3] = {
             { .socket = z->pull, .events = ZMQ_POLLIN },
             { .socket = z->sock[DN_IOPUB], .events = ZMQ_POLLIN },
+            { .socket = NULL, .fd = z->watch_fd, .events = ZMQ_POLLIN },
         };
-        if (zmq_poll(items, 2, -1) < 0) {
+        if (zmq_poll(items, z->watch_fd >= 0 ? 3 : 2, -1) < 0) {
             if (errno == EINTR) continue;
             break;
+        }
+        if (z->watch_fd >= 0 && items[2].revents) {
+            z->watch_fd = -1;  /* fires once; the fd stays readable */
+            z->on_watch(z->watch_ctx);
         }
         if (items[1].revents & ZMQ_POLLIN) welcome_subscriber(z);
         if ((items[0].revents & ZMQ_POLLIN) && forward(z, ZMQ_DONTWAIT) == 1) {
@@ -308,6 +319,7 @@ dn_transport *dn_zmq_transport_new(const dn_connection *conn, char *err, size_t 
     dn_zmq *z = calloc(1, sizeof *z);
     if (!z) { snprintf(err, errlen, "out of memory"); return NULL; }
     z->base.ops = &zmq_ops;
+    z->watch_fd = -1;
     z->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&z->push_lock[0], NULL);
     pthread_mutex_init(&z->push_lock[1], NULL);
@@ -350,6 +362,14 @@ dn_transport *dn_zmq_transport_new(const dn_connection *conn, char *err, size_t 
         }
     }
     return &z->base;
+}
+
+void dn_zmq_transport_watch(dn_transport *t, int fd, void (*on_ready)(void *ctx), void *ctx)
+{
+    dn_zmq *z = (dn_zmq *)t;
+    z->watch_fd = fd;
+    z->on_watch = on_ready;
+    z->watch_ctx = ctx;
 }
 
 int dn_zmq_transport_start(dn_transport *t, dn_welcome_fn welcome, void *ctx, char *err, size_t errlen)

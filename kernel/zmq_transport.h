@@ -17,6 +17,8 @@ typedef int (*dn_welcome_fn)(void *ctx, const void *topic, size_t topiclen, dn_f
 /* Creates the sockets and binds them to the connection file's endpoints. NULL + err when
  * an endpoint cannot be bound. No thread runs yet. */
 dn_transport *dn_zmq_transport_new(const dn_connection *conn, char *err, size_t errlen);
+/* Before start: calls on_ready (from the iopub thread, once) when fd becomes readable. */
+void dn_zmq_transport_watch(dn_transport *t, int fd, void (*on_ready)(void *ctx), void *ctx);
 /* Starts the heartbeat and iopub threads; welcome answers new iopub subscriptions. */
 int dn_zmq_transport_start(dn_transport *t, dn_welcome_fn welcome, void *ctx, char *err, size_t errlen);
 /* Stops everything: flushes queued iopub messages (up to a second), joins the threads,

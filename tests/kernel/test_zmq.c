@@ -29,7 +29,7 @@ static void *kernel_main(void *arg)
 }
 
 static void *ctx;
-static void *shell, *control, *iopub, *hb;
+static void *shell, *control, *iopub, *hb, *stdin_;
 
 static void *client_socket(int type, int port)
 {
@@ -166,6 +166,20 @@ int main(void)
     CHECK(iopub_until_idle("z2", types, sizeof types) && strcmp(types, "status execute_input stream status ") == 0,
           "execute on iopub: %s", types);
 
+    /* input(): input_request on the stdin channel, routed to this client, answered */
+    stdin_ = client_socket(ZMQ_DEALER, DN_PORT_STDIN);
+    nanosleep(&(struct timespec){ 0, 50000000 }, NULL);  /* let the stdin connection settle */
+    request(shell, "execute_request", "z-in", "{\"code\": \"input\", \"allow_stdin\": true}");
+    t = receive(stdin_, &m);
+    CHECK(strcmp(t, "input_request") == 0 && strcmp(str(m.content, "prompt"), "name: ") == 0 &&
+          strcmp(str(m.parent, "msg_id"), "z-in") == 0, "input_request arrives on this client's stdin socket");
+    if (*t && strcmp(t, "<bad>")) dn_msg_fini(&m);
+    request(stdin_, "input_reply", "z-in-r", "{\"value\": \"Grace\"}");
+    t = receive(shell, &m);
+    CHECK(strcmp(t, "execute_reply") == 0 && strcmp(str(m.content, "status"), "ok") == 0, "the cell got its input");
+    if (*t && strcmp(t, "<bad>")) dn_msg_fini(&m);
+    CHECK(iopub_until_idle("z-in", types, sizeof types) && strstr(types, "stream"), "and printed it: %s", types);
+
     /* interrupt_request on control is heard while the shell thread runs a cell */
     pthread_t th;
     pthread_create(&th, NULL, wait_cell, NULL);
@@ -222,7 +236,7 @@ int main(void)
     CHECK(mock.shutdowns == 1 && mock.shutdown_restart == 1, "interpreter shut down once, told it is a restart");
 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    zmq_close(shell); zmq_close(control); zmq_close(iopub); zmq_close(hb);
+    zmq_close(shell); zmq_close(control); zmq_close(iopub); zmq_close(hb); zmq_close(stdin_);
     zmq_ctx_term(ctx);
     dn_connection_fini(&conn);
     dn_signer_free(client_signer());
