@@ -162,6 +162,18 @@ def test_interrupt(fresh_kernel, spec, how):
     assert r["content"]["status"] == "ok"
 
 
+@pytest.mark.parametrize("spec", ["deepnb", "deepnb-msg"])
+def test_interrupt_while_idle(fresh_kernel, spec):
+    """SIGINT lands while the kernel waits in zmq_poll (EINTR): it must shrug it off."""
+    k = fresh_kernel(spec)
+    for _ in range(3):
+        k.km.interrupt_kernel()
+        time.sleep(0.1)
+    k.alive()
+    reply, _ = k.execute(TRIVIAL)
+    assert reply["content"]["status"] == "ok"
+
+
 def test_stream_is_live(kernel):
     msg_id = kernel.kc.execute(TICKS)
     t0 = time.monotonic()
