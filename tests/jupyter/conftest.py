@@ -13,6 +13,7 @@ Every kernel started from these specs carries DEEPNB_TEST_ORPHAN_TAG in its
 environment; at the end of the session any such process still running (a kernel a
 failed test left behind, or its children) is killed by pid.
 """
+import atexit
 import hashlib
 import hmac
 import json
@@ -67,6 +68,7 @@ def _write_specs(root):
 # The specs must exist before any test class (jupyter_kernel_test starts its kernel in
 # setUpClass, outside fixtures), so they are written at import.
 SPEC_ROOT = Path(tempfile.mkdtemp(prefix="deepnb-jspec-"))
+atexit.register(shutil.rmtree, SPEC_ROOT, True)  # also when imported outside pytest
 _write_specs(SPEC_ROOT)
 os.environ["JUPYTER_PATH"] = os.pathsep.join(
     [str(SPEC_ROOT)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
