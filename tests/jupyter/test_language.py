@@ -108,6 +108,9 @@ def test_failing_shell_line_fails_the_cell(kernel):
 @deepnb_only
 def test_seed(kernel):
     ok(kernel, "%seed 42")
+    reply, msgs = kernel.execute("%seed banana")
+    assert reply["content"]["status"] == "error", "a seed must be a number"
+    assert len(only(msgs, "error")) == 1
 
 
 def test_lsmagic_lists_the_commands(kernel):
