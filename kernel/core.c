@@ -141,8 +141,15 @@ static int is_request(const char *type)
 static const char *need_string(dn_request *r, const char *name)
 {
     json_t *v = json_object_get(r->msg.content, name);
-    if (json_is_string(v)) return json_string_value(v);
     char msg[160];
+    if (json_is_string(v)) {
+        /* the interpreter takes C strings: a NUL inside would silently cut the text */
+        if (strlen(json_string_value(v)) == json_string_length(v)) return json_string_value(v);
+        snprintf(msg, sizeof msg, "%s field \"%s\" contains a NUL character", r->type, name);
+        dn_warn("%s", msg);
+        reply_error(r, "BadRequest", msg);
+        return NULL;
+    }
     snprintf(msg, sizeof msg, "%s needs a string field \"%s\"", r->type, name);
     dn_warn("%s", msg);
     reply_error(r, "BadRequest", msg);

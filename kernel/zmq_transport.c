@@ -184,21 +184,33 @@ static const dn_transport_ops zmq_ops = { z_send, z_recv, z_stop };
 
 /* ---------------------------------------------------------------- threads */
 
+/* Echoes every ping whole: a REP socket sends only after the last part has arrived, so the
+ * parts are gathered first (pings are one small frame; a cap keeps a flood bounded). */
+enum { HB_MAX_PARTS = 64 };
+
 static void *heartbeat_main(void *arg)
 {
     dn_zmq *z = arg;
+    zmq_msg_t parts[HB_MAX_PARTS];
     for (;;) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, z->hb, 0) < 0) {
-            zmq_msg_close(&part);
-            if (errno == EINTR) continue;
-            break;  /* ETERM: the context is shutting down */
+        int n = 0, more = 1, failed = 0;
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, z->hb, 0) < 0) {
+                zmq_msg_close(&part);
+                if (errno == EINTR) continue;
+                for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+                return NULL;  /* ETERM: the context is shutting down */
+            }
+            more = zmq_msg_more(&part);
+            if (n < HB_MAX_PARTS) parts[n++] = part;
+            else { zmq_msg_close(&part); failed = 1; }
         }
-        int more = zmq_msg_more(&part);
-        if (zmq_msg_send(&part, z->hb, more ? ZMQ_SNDMORE : 0) < 0) zmq_msg_close(&part);
+        if (failed) dn_warn("heartbeat: a ping of more than %d parts was cut to %d", HB_MAX_PARTS, HB_MAX_PARTS);
+        for (int i = 0; i < n; i++)
+            if (zmq_msg_send(&parts[i], z->hb, i + 1 < n ? ZMQ_SNDMORE : 0) < 0) zmq_msg_close(&parts[i]);
     }
-    return NULL;
 }
 
 /* Forwards one multipart message from the relay's PULL to the XPUB; 1 = it was the stop. */
