@@ -33,7 +33,7 @@ import zmq
 from jupyter_client.connect import write_connection_file
 
 REPO = Path(__file__).resolve().parents[2]
-VENV_PY = os.environ.get("DEEPNB_VENV_PYTHON", "/work/main/.venv/bin/python")
+VENV_PY = os.environ.get("DEEPNB_VENV_PYTHON", str(REPO / ".venv" / "bin" / "python"))
 
 
 class Client:

@@ -3,7 +3,7 @@
 # Debian's /usr/bin/python3 (jupyter_client 7.4) and the PyPI venv (jupyter_client 8).
 #   tests/jupyter/run.sh [pytest args…]
 # Env: DEEPNB_BUILD (absolute build dir; default <repo>/build), DEEPNB_VENV_PYTHON
-# (default /work/main/.venv/bin/python, else <repo>/.venv/bin/python),
+# (default <repo>/.venv/bin/python, as scripts/install-deps.sh makes it),
 # DEEPNB_TEST_KERNEL=ipykernel to check the tests themselves against ipykernel.
 # Exits non-zero when either stack fails. Every kernel the tests start carries this
 # run's tag in its environment; any still running after a stack (a failed test's
@@ -17,7 +17,7 @@ export DEEPNB_TEST_TAG="run-$$-$(date +%s%N)"
 
 venv="${DEEPNB_VENV_PYTHON:-}"
 if [ -z "$venv" ]; then
-    for p in "$repo/.venv/bin/python" /work/main/.venv/bin/python; do
+    for p in "$repo/.venv/bin/python"; do
         [ -x "$p" ] && venv=$p && break
     done
 fi
