@@ -155,10 +155,10 @@ static json_t *progress_bundle(const split_progress *p, const char *state)
         add_html(&html, p->dir);
         addf(&html, "</code>: step %s of %s", d, n);
     } else if (!strcmp(state, "done")) {
-        addf(&plain, "Split %s: %s steps in %.1f s", p->dir, n, mono_s() - p->t0);
-        adds(&html, "Split <code>");
-        add_html(&html, p->dir);
-        addf(&html, "</code>: %s steps in %.1f s", n, mono_s() - p->t0);
+        /* the line goes once the table is there: a notebook's record then doesn't depend
+         * on whether the split took long enough to show progress */
+        adds(&plain, "");
+        adds(&html, "");
     } else {
         addf(&plain, "Split of %s stopped at step %s of %s", p->dir, d, n);
         adds(&html, "Split of <code>");
