@@ -1,6 +1,7 @@
 /* cmd_core.c — commands about the language itself: %lsmagic, %who, %del, %seed,
  * %%html, %%markdown. */
 #include "command.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,36 +10,6 @@
 #include <strings.h>
 
 /* A growing string for building output. */
-typedef struct text { char *s; size_t n, cap; } text;
-
-static void add(text *t, const char *s, size_t len)
-{
-    if (t->n + len + 1 > t->cap) {
-        size_t cap = (t->n + len + 1) * 2;
-        char *ns = realloc(t->s, cap);
-        if (!ns) return;   /* output is cut short rather than crashing */
-        t->s = ns;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->n, s, len);
-    t->n += len;
-    t->s[t->n] = 0;
-}
-
-static void adds(text *t, const char *s) { add(t, s, strlen(s)); }
-
-static void addf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(text *t, const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n > 0) add(t, s, (size_t)n);
-    free(s);
-}
-
 /* The first sentence of a help text, for one-line listings (help texts keep it on their
  * first line). */
 static int first_sentence(const char *help)
@@ -53,18 +24,18 @@ static int run_lsmagic(dn_ctx *ctx, const dn_call *call)
     char err[256];
     if (dn_args_check(call->args, "%lsmagic", 0, 0, NULL, err, sizeof err) < 0)
         return dn_fail(ctx, "UsageError", "%s", err);
-    text t = { 0 };
+    dn_text t = { 0 };
     for (int pass = 0; pass < 2; pass++) {
         dn_command_kind kind = pass ? DN_CELL : DN_LINE;
-        adds(&t, pass ? "\nCell commands (first line of a cell; the rest is the body):\n"
+        dn_text_adds(&t, pass ? "\nCell commands (first line of a cell; the rest is the body):\n"
                       : "Line commands:\n");
         for (size_t k = 0; k < dn_commands_count(); k++) {
             const dn_command *c = dn_commands_at(k);
             if (c->kind != kind) continue;
-            addf(&t, "  %-28s %.*s\n", c->synopsis, first_sentence(c->help), c->help);
+            dn_text_addf(&t, "  %-28s %.*s\n", c->synopsis, first_sentence(c->help), c->help);
         }
     }
-    adds(&t, "\nShell lines:\n  !COMMAND                     run COMMAND with /bin/sh; "
+    dn_text_adds(&t, "\nShell lines:\n  !COMMAND                     run COMMAND with /bin/sh; "
              "a non-zero exit fails the cell\n"
              "\n%name? shows a command's help; # starts a comment.\n");
     if (t.s) dn_write(ctx, "stdout", t.s, t.n);
@@ -96,8 +67,8 @@ static int run_who(dn_ctx *ctx, const dn_call *call)
         else dn_print(ctx, "The workspace is empty.\n");
         return 0;
     }
-    text t = { 0 };
-    addf(&t, "%-*s  %-*s  %s\n", (int)wname, "Name", (int)wtype, "Type", "Description");
+    dn_text t = { 0 };
+    dn_text_addf(&t, "%-*s  %-*s  %s\n", (int)wname, "Name", (int)wtype, "Type", "Description");
     for (size_t k = 0; k < dn_workspace_count(ws); k++) {
         const dn_type *type;
         const void *obj;
@@ -106,7 +77,7 @@ static int run_who(dn_ctx *ctx, const dn_call *call)
         if (only && strcmp(only, tname)) continue;
         char desc[256] = "";
         if (type && type->describe) type->describe(obj, desc, sizeof desc);
-        addf(&t, "%-*s  %-*s  %s\n", (int)wname, name, (int)wtype, tname, desc);
+        dn_text_addf(&t, "%-*s  %-*s  %s\n", (int)wname, name, (int)wtype, tname, desc);
     }
     if (t.s) dn_write(ctx, "stdout", t.s, t.n);
     free(t.s);
@@ -158,20 +129,20 @@ static int run_seed(dn_ctx *ctx, const dn_call *call)
  * the common entities decoded. */
 static char *html_to_text(const char *html)
 {
-    text t = { 0 };
-    adds(&t, "");
+    dn_text t = { 0 };
+    dn_text_adds(&t, "");
     const char *p = html;
     while (*p) {
         if (*p == '<') {
             const char *skip_to = !strncasecmp(p, "<script", 7) ? "</script"
                                 : !strncasecmp(p, "<style", 6) ? "</style" : NULL;
             const char *close = strchr(p, '>');
-            if (!close) { adds(&t, p); break; }
+            if (!close) { dn_text_adds(&t, p); break; }
             if (!strncasecmp(p, "<br", 3) || !strncasecmp(p, "</p", 3) || !strncasecmp(p, "</tr", 4)
                 || !strncasecmp(p, "</div", 5) || !strncasecmp(p, "</h", 3) || !strncasecmp(p, "</li", 4))
-                adds(&t, "\n");
+                dn_text_adds(&t, "\n");
             else if (!strncasecmp(p, "</td", 4) || !strncasecmp(p, "</th", 4))
-                adds(&t, "\t");
+                dn_text_adds(&t, "\t");
             p = close + 1;
             if (skip_to) {
                 const char *end = strcasestr(p, skip_to);
@@ -188,12 +159,12 @@ static char *html_to_text(const char *html)
             for (; e < sizeof ents / sizeof *ents; e++)
                 if (!strncmp(p, ents[e].ent, strlen(ents[e].ent))) break;
             if (e < sizeof ents / sizeof *ents) {
-                adds(&t, ents[e].ch);
+                dn_text_adds(&t, ents[e].ch);
                 p += strlen(ents[e].ent);
                 continue;
             }
         }
-        add(&t, p, 1);
+        dn_text_add(&t, p, 1);
         p++;
     }
     return t.s;

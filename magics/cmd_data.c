@@ -1,6 +1,7 @@
 /* cmd_data.c — the data commands: %split (runtime/data/split.h) and %batches
  * (runtime/data/dirsource.h), and the workspace's batches objects (ws_batches.h). */
 #include "command.h"
+#include "text.h"
 #include "ws_batches.h"
 #include "data/split.h"
 
@@ -14,51 +15,6 @@
 #include <time.h>
 
 /* ---------------------------------------------------------------- helpers */
-
-typedef struct text { char *s; size_t n, cap; int oom; } text;
-
-static void add(text *t, const char *s, size_t len)
-{
-    if (t->oom) return;
-    if (t->n + len + 1 > t->cap) {
-        size_t cap = (t->n + len + 1) * 2;
-        char *ns = realloc(t->s, cap);
-        if (!ns) { t->oom = 1; return; }
-        t->s = ns;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->n, s, len);
-    t->n += len;
-    t->s[t->n] = 0;
-}
-
-static void adds(text *t, const char *s) { add(t, s, strlen(s)); }
-
-static void addf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(text *t, const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n >= 0) add(t, s, (size_t)n);
-    else t->oom = 1;
-    free(s);
-}
-
-static void add_html(text *t, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': add(t, "&lt;", 4); break;
-        case '>': add(t, "&gt;", 4); break;
-        case '&': add(t, "&amp;", 5); break;
-        case '"': add(t, "&quot;", 6); break;
-        default: add(t, s, 1);
-        }
-    }
-}
 
 /* 23000 -> "23,000" (a person reads counts) */
 static const char *grouped(long v, char *buf, size_t len)
@@ -147,23 +103,23 @@ static json_t *progress_bundle(const split_progress *p, const char *state)
     char d[32], n[32];
     grouped(p->done, d, sizeof d);
     grouped(p->total, n, sizeof n);
-    text plain = { 0 }, html = { 0 };
+    dn_text plain = { 0 }, html = { 0 };
     if (!strcmp(state, "running")) {
-        addf(&plain, "Splitting %s: step %s of %s", p->dir, d, n);
-        addf(&html, "<progress value=\"%ld\" max=\"%ld\"></progress> Splitting <code>",
+        dn_text_addf(&plain, "Splitting %s: step %s of %s", p->dir, d, n);
+        dn_text_addf(&html, "<progress value=\"%ld\" max=\"%ld\"></progress> Splitting <code>",
              p->done, p->total);
-        add_html(&html, p->dir);
-        addf(&html, "</code>: step %s of %s", d, n);
+        dn_text_add_html(&html, p->dir);
+        dn_text_addf(&html, "</code>: step %s of %s", d, n);
     } else if (!strcmp(state, "done")) {
         /* the line goes once the table is there: a notebook's record then doesn't depend
          * on whether the split took long enough to show progress */
-        adds(&plain, "");
-        adds(&html, "");
+        dn_text_adds(&plain, "");
+        dn_text_adds(&html, "");
     } else {
-        addf(&plain, "Split of %s stopped at step %s of %s", p->dir, d, n);
-        adds(&html, "Split of <code>");
-        add_html(&html, p->dir);
-        addf(&html, "</code> stopped at step %s of %s", d, n);
+        dn_text_addf(&plain, "Split of %s stopped at step %s of %s", p->dir, d, n);
+        dn_text_adds(&html, "Split of <code>");
+        dn_text_add_html(&html, p->dir);
+        dn_text_addf(&html, "</code> stopped at step %s of %s", d, n);
     }
     json_t *b = plain.oom || html.oom ? NULL
               : json_pack("{s:s, s:s}", "text/plain", plain.s, "text/html", html.s);
@@ -207,26 +163,26 @@ static int show_split_table(dn_ctx *ctx, const dn_split_result *r)
     size_t cap = 256 + (size_t)(DN_SPLIT_FOLDERS + 1) * (size_t)(r->nclasses + 2) * 64;
     for (int c = 0; c < r->nclasses; c++) cap += (DN_SPLIT_FOLDERS + 1) * strlen(r->classes[c]);
     char *plain = malloc(cap);
-    text html = { 0 };
+    dn_text html = { 0 };
     if (!plain) return dn_fail(ctx, "MemoryError", "out of memory");
     dn_split_format(r, plain, cap);
     char num[32];
-    adds(&html, "<table class=\"deepnb-split\">\n<thead><tr><th>folder</th>");
+    dn_text_adds(&html, "<table class=\"deepnb-split\">\n<thead><tr><th>folder</th>");
     for (int c = 0; c < r->nclasses; c++) {
-        adds(&html, "<th>");
-        add_html(&html, r->classes[c]);
-        adds(&html, "</th>");
+        dn_text_adds(&html, "<th>");
+        dn_text_add_html(&html, r->classes[c]);
+        dn_text_adds(&html, "</th>");
     }
-    adds(&html, "<th>total</th></tr></thead>\n<tbody>\n");
+    dn_text_adds(&html, "<th>total</th></tr></thead>\n<tbody>\n");
     for (int f = 0; f < DN_SPLIT_FOLDERS; f++) {
-        addf(&html, "<tr><th style=\"text-align:left\">%s</th>", dn_split_folder_name(f));
+        dn_text_addf(&html, "<tr><th style=\"text-align:left\">%s</th>", dn_split_folder_name(f));
         for (int c = 0; c < r->nclasses; c++) {
-            if (f == DN_SPLIT_TEST) adds(&html, "<td>-</td>");
-            else addf(&html, "<td>%s</td>", grouped(r->counts[f * r->nclasses + c], num, sizeof num));
+            if (f == DN_SPLIT_TEST) dn_text_adds(&html, "<td>-</td>");
+            else dn_text_addf(&html, "<td>%s</td>", grouped(r->counts[f * r->nclasses + c], num, sizeof num));
         }
-        addf(&html, "<td>%s</td></tr>\n", grouped(r->totals[f], num, sizeof num));
+        dn_text_addf(&html, "<td>%s</td></tr>\n", grouped(r->totals[f], num, sizeof num));
     }
-    adds(&html, "</tbody>\n</table>\n");
+    dn_text_adds(&html, "</tbody>\n</table>\n");
     json_t *data = html.oom ? NULL : json_pack("{s:s, s:s}", "text/plain", plain, "text/html", html.s);
     free(plain);
     free(html.s);
