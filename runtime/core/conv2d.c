@@ -2,7 +2,9 @@
  * 'same'/'valid' padding. The batch is cut into runs of whole images (so input gradients
  * of different runs never overlap) that the team's threads take one at a time; each run
  * is walked in chunks of output pixels small enough to stay in cache: im2col, one sgemm,
- * then bias and activation on the chunk just computed.
+ * then bias and activation on the chunk just computed. 3x3 stride-1 convolutions with
+ * enough channels go by Winograd's F(2x2, 3x3) instead (winograd.c), forward and for the
+ * input gradient; the kernel gradient stays im2col + sgemm.
  * 1x1 stride-1 convolutions use the input as the patch matrix directly. The input
  * gradient of a stride-1 convolution is itself a convolution (of the output gradient with
  * the flipped kernel), computed the same way; other strides scatter a patch-matrix
@@ -18,6 +20,10 @@
  * 2^20; bounds the workspace too (VGG's first block would need gigabytes at once) */
 #define CHUNK_FLOATS (1L << 17)
 
+/* Winograd's products have the channels as their inner dimension: below this many, sgemm
+ * is too inefficient for the saved multiplies to pay */
+#define WINO_MIN_CHANNELS 8
+
 typedef struct conv_layer {
     dn_layer base;
     int filters, kh, kw, sh, sw;
@@ -26,6 +32,8 @@ typedef struct conv_layer {
     dn_conv_geom g;
     dn_conv_geom gt;      /* the input gradient as a convolution of the output gradient */
     float *wflip;         /* the kernel flipped, in and out swapped: (kh, kw, out, in) */
+    int wino, wino_dx;    /* forward, input gradient by Winograd */
+    float *U, *Ut;        /* the kernel and the flipped kernel, Winograd-transformed */
 } conv_layer;
 
 static long conv_K(const conv_layer *c) { return (long)c->kh * c->kw * c->g.C; }
@@ -46,8 +54,8 @@ static long chunk_rows(const conv_layer *c)
  * gains 10%, 12x12 from 10x10 loses 15% against col2im). */
 static int conv_transposed_dx(const conv_layer *c)
 {
-    return c->sh == 1 && c->sw == 1 && !conv_pointwise(c) &&
-           5L * c->g.H * c->g.W <= 6L * c->g.OH * c->g.OW;
+    return c->wino_dx || (c->sh == 1 && c->sw == 1 && !conv_pointwise(c) &&
+           5L * c->g.H * c->g.W <= 6L * c->g.OH * c->g.OW);
 }
 
 static long dx_K(const conv_layer *c) { return (long)c->kh * c->kw * c->filters; }
@@ -59,6 +67,7 @@ static long dx_chunk_rows(const conv_layer *c)
 }
 
 static long min_l(long a, long b) { return a < b ? a : b; }
+static long max_l(long a, long b) { return a > b ? a : b; }
 
 /* a patch matrix chunk: of the input (forward, kernel gradient) or of the output
  * gradient (input gradient by convolution) */
@@ -67,7 +76,11 @@ static long cols_floats(const conv_layer *c, int n)
     long rows = (long)n * c->g.OH * c->g.OW, in_rows = (long)n * c->g.H * c->g.W;
     long cols = min_l(chunk_rows(c), rows) * conv_K(c);
     long tcols = min_l(dx_chunk_rows(c), in_rows) * dx_K(c);
-    return cols > tcols ? cols : tcols;
+    if (c->wino)
+        cols = max_l(cols, dn_winograd_workspace(&c->g, c->filters));
+    if (c->wino_dx)
+        tcols = max_l(tcols, dn_winograd_workspace(&c->gt, c->g.C));
+    return max_l(cols, tcols);
 }
 
 /* per-thread workspace: patch matrix, its gradient, partial kernel and bias gradients */
@@ -114,8 +127,14 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     c->gt = (dn_conv_geom){.H = g->OH, .W = g->OW, .C = c->filters, .KH = c->kh, .KW = c->kw,
                            .SH = 1, .SW = 1, .PT = c->kh - 1 - g->PT, .PL = c->kw - 1 - g->PL,
                            .OH = g->H, .OW = g->W};
+    c->wino = dn_winograd_fits(g) && g->C >= WINO_MIN_CHANNELS &&
+              c->filters >= WINO_MIN_CHANNELS;
+    c->wino_dx = c->wino && dn_winograd_fits(&c->gt);
     c->wflip = malloc((size_t)(conv_K(c) * c->filters) * sizeof(float));
-    if (!c->wflip)
+    if (c->wino)
+        c->U = malloc((size_t)(32L * g->C * c->filters) * sizeof(float));
+    c->Ut = c->U ? c->U + 16L * g->C * c->filters : NULL;
+    if (!c->wflip || (c->wino && !c->U))
         return dn_fail(err, errlen, "%s: out of memory", l->name);
     int kshape[4] = {c->kh, c->kw, g->C, c->filters};
     if (dn_layer_add_param(l, "kernel", 4, kshape, 1, err, errlen))
@@ -159,6 +178,10 @@ static void conv_forward_item(void *ctx, long item, int thread)
     const long r0 = item * j->ipi * per_img, r1 = b1 * per_img, step = chunk_rows(c);
     float *cols = thread_scratch(j, thread);
     const float *bias = c->use_bias ? l->params[1].data : NULL;
+    if (c->wino) {
+        dn_winograd3x3(j->x, &c->g, c->U, F, bias, l->act, item * j->ipi, b1, cols, l->out.data);
+        return;
+    }
     for (long p0 = r0; p0 < r1; p0 += step) {
         long p1 = p0 + step < r1 ? p0 + step : r1;
         float *out = l->out.data + p0 * F;
@@ -184,6 +207,8 @@ static void conv_forward(dn_layer *l, const float *x, int n, int training, dn_rn
     (void)training;
     (void)rng;
     conv_layer *c = (conv_layer *)l;
+    if (c->wino)
+        dn_winograd_kernel(l->params[0].data, c->g.C, c->filters, c->U);
     conv_job j = {c, x, NULL, n, item_images(c, n)};
     dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_forward_item, &j);
 }
@@ -238,6 +263,10 @@ static void conv_backward_item(void *ctx, long item, int thread)
     /* dx = the output gradient (now complete for these images) convolved with the
      * flipped kernel: the same im2col + sgemm as forward, written straight into dx */
     const int C = c->g.C;
+    if (c->wino_dx) {
+        dn_winograd3x3(l->delta.data, &c->gt, c->Ut, C, NULL, DN_ACT_LINEAR, b0, b1, cols, j->dx);
+        return;
+    }
     const long K2 = dx_K(c), in_img = (long)c->g.H * c->g.W, step2 = dx_chunk_rows(c);
     for (long q0 = b0 * in_img; q0 < b1 * in_img; q0 += step2) {
         long q1 = min_l(q0 + step2, b1 * in_img);
@@ -266,6 +295,8 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
                     for (int f = 0; f < F; f++)
                         c->wflip[(((long)(KH - 1 - kh) * KW + (KW - 1 - kw)) * F + f) * C + ci] =
                             w[(((long)kh * KW + kw) * C + ci) * F + f];
+        if (c->wino_dx)
+            dn_winograd_kernel(c->wflip, F, C, c->Ut);
     }
     conv_job j = {c, x, dx, n, item_images(c, n)};
     dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_backward_item, &j);
@@ -289,6 +320,7 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
 static void conv_fini(dn_layer *l)
 {
     free(((conv_layer *)l)->wflip);
+    free(((conv_layer *)l)->U);
 }
 
 static const dn_layer_ops conv_ops = {

@@ -7,6 +7,8 @@
 #ifndef DN_CPU_H
 #define DN_CPU_H
 
+#include "activation.h"
+
 #include <cblas.h>
 
 /* Counts the online cores (sysconf) once, or fewer when OMP_NUM_THREADS asks; later
@@ -38,5 +40,17 @@ typedef struct dn_conv_geom {
 void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, float *cols);
 /* Adds the patch-matrix rows p0..p1 back into dx (the transpose of dn_im2col_nhwc). */
 void dn_col2im_nhwc(const float *cols, const dn_conv_geom *g, long p0, long p1, float *dx);
+
+/* 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (winograd.c). */
+int dn_winograd_fits(const dn_conv_geom *g);
+/* floats of per-thread workspace dn_winograd3x3 needs for geometry g and F outputs */
+long dn_winograd_workspace(const dn_conv_geom *g, int F);
+/* U (16 * C * F floats) from an HWIO (3, 3, C, F) kernel; recompute when it changes */
+void dn_winograd_kernel(const float *w, int C, int F, float *U);
+/* y = act(x conv w + bias) for images b0..b1 (NHWC, whole images at x and y), with U
+ * from dn_winograd_kernel; bias may be NULL; ws holds dn_winograd_workspace floats. */
+void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F,
+                    const float *bias, dn_activation act, long b0, long b1, float *ws,
+                    float *y);
 
 #endif

@@ -1,0 +1,234 @@
+/* winograd.c — 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (Lavin & Gray 2015):
+ * each 2x2 block of outputs comes from a 4x4 block of inputs with 16 multiplies per
+ * (input, output) channel pair instead of 36. Per chunk of tiles that is 16 products of
+ * (tiles x C) by (C x F) matrices instead of one of (pixels x 9C) by (9C x F): 2.25 times
+ * fewer multiply-adds, for transforms of inputs and outputs that run across channels
+ * (contiguous in NHWC) and vectorise. */
+#include "activation.h"
+#include "cpu.h"
+
+#include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define WINO_AVX2 1
+#endif
+
+/* transformed inputs and products of one chunk (256 KB): they stay in a core's L2 */
+#define WINO_CHUNK_FLOATS (1L << 16)
+
+int dn_winograd_fits(const dn_conv_geom *g)
+{
+    return g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1;
+}
+
+static int tiles_w(const dn_conv_geom *g) { return (g->OW + 1) / 2; }
+static int tiles_h(const dn_conv_geom *g) { return (g->OH + 1) / 2; }
+static int max_i(int a, int b) { return a > b ? a : b; }
+static int min_i(int a, int b) { return a < b ? a : b; }
+
+/* tile rows per chunk: whole rows, so a chunk's outputs are one contiguous run */
+static int rows_per_chunk(const dn_conv_geom *g, int F)
+{
+    long r = WINO_CHUNK_FLOATS / (16L * tiles_w(g) * (g->C + F));
+    return (int)(r < 1 ? 1 : r < tiles_h(g) ? r : tiles_h(g));
+}
+
+long dn_winograd_workspace(const dn_conv_geom *g, int F)
+{
+    return 16L * rows_per_chunk(g, F) * tiles_w(g) * (g->C + F) + max_i(g->C, F);
+}
+
+void dn_winograd_kernel(const float *w, int C, int F, float *U)
+{
+    const long cf = (long)C * F;
+    for (long i = 0; i < cf; i++) {
+        float g[3][3], t[4][3];
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++)
+                g[a][b] = w[(a * 3 + b) * cf + i];
+        /* t = G g, then u = t G^T, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] */
+        for (int b = 0; b < 3; b++) {
+            t[0][b] = g[0][b];
+            t[1][b] = 0.5f * (g[0][b] + g[1][b] + g[2][b]);
+            t[2][b] = 0.5f * (g[0][b] - g[1][b] + g[2][b]);
+            t[3][b] = g[2][b];
+        }
+        for (int r = 0; r < 4; r++) {
+            U[(r * 4 + 0) * cf + i] = t[r][0];
+            U[(r * 4 + 1) * cf + i] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+            U[(r * 4 + 2) * cf + i] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+            U[(r * 4 + 3) * cf + i] = t[r][2];
+        }
+    }
+}
+
+/* V[xi][t][c] = (B^T d B)[xi] for the tiles of rows ty0..ty1 of one image; inputs
+ * outside the image (padding, tiles past the edge) read as the zeros */
+static void input_tiles(const float *img, const dn_conv_geom *g, int ty0, int ty1,
+                        float *restrict V, long xs, const float *zeros)
+{
+    const int C = g->C, TW = tiles_w(g);
+    long t = 0;
+    for (int ty = ty0; ty < ty1; ty++)
+        for (int tx = 0; tx < TW; tx++, t++) {
+            const float *p[16];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    int y = 2 * ty - g->PT + i, x = 2 * tx - g->PL + j;
+                    p[i * 4 + j] = y >= 0 && y < g->H && x >= 0 && x < g->W
+                                       ? img + ((long)y * g->W + x) * C : zeros;
+                }
+            float *restrict v = V + t * C;
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float r[4][4];
+                /* r = B^T d, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+                for (int j = 0; j < 4; j++) {
+                    float d0 = p[j][c], d1 = p[4 + j][c], d2 = p[8 + j][c], d3 = p[12 + j][c];
+                    r[0][j] = d0 - d2;
+                    r[1][j] = d1 + d2;
+                    r[2][j] = d2 - d1;
+                    r[3][j] = d1 - d3;
+                }
+                for (int i = 0; i < 4; i++) {
+                    v[(i * 4 + 0) * xs + c] = r[i][0] - r[i][2];
+                    v[(i * 4 + 1) * xs + c] = r[i][1] + r[i][2];
+                    v[(i * 4 + 2) * xs + c] = r[i][2] - r[i][1];
+                    v[(i * 4 + 3) * xs + c] = r[i][1] - r[i][3];
+                }
+            }
+        }
+}
+
+/* y = A^T m A + bias for the tiles of rows ty0..ty1, A^T = [1 1 1 0; 0 1 -1 -1]; outputs
+ * of tiles that reach past the edge are dropped */
+static void output_tiles(const float *restrict M, long xs, const dn_conv_geom *g, int F,
+                         int ty0, int ty1, const float *restrict bias, float *restrict out)
+{
+    const int TW = tiles_w(g);
+    long t = 0;
+    for (int ty = ty0; ty < ty1; ty++)
+        for (int tx = 0; tx < TW; tx++, t++) {
+            const float *m = M + t * F;
+            const int oy = 2 * ty, ox = 2 * tx;
+            const int ny = min_i(2, g->OH - oy), nx = min_i(2, g->OW - ox);
+            float *o0 = out + ((long)oy * g->OW + ox) * F, *o1 = o0 + (long)g->OW * F;
+            float tmp[4][64];
+            for (int f0 = 0; f0 < F; f0 += 64) {
+                const int nf = min_i(64, F - f0);
+#pragma omp simd
+                for (int f = f0; f < f0 + nf; f++) {
+                    float q[2][4];
+                    for (int j = 0; j < 4; j++) {
+                        float m0 = m[j * xs + f], m1 = m[(4 + j) * xs + f];
+                        float m2 = m[(8 + j) * xs + f], m3 = m[(12 + j) * xs + f];
+                        q[0][j] = m0 + m1 + m2;
+                        q[1][j] = m1 - m2 - m3;
+                    }
+                    for (int a = 0; a < 2; a++) {
+                        tmp[a * 2][f - f0] = q[a][0] + q[a][1] + q[a][2] + bias[f];
+                        tmp[a * 2 + 1][f - f0] = q[a][1] - q[a][2] - q[a][3] + bias[f];
+                    }
+                }
+                for (int a = 0; a < ny; a++)
+                    for (int b = 0; b < nx; b++)
+                        memcpy((a ? o1 : o0) + (long)b * F + f0, tmp[a * 2 + b],
+                               (size_t)nf * sizeof(float));
+            }
+        }
+}
+
+#ifdef WINO_AVX2
+/* Rows i0..i0+RB of C = A B, columns j0..j0+8*NV, all of K at once: RB x NV accumulators
+ * (at most 6 x 2 of the 16 ymm registers), one B row and one broadcast A value per step */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+block(int RB, int NV, int K, const float *A, const float *B, int N, float *Cm)
+{
+    __m256 acc[6][2];
+    for (int r = 0; r < RB; r++)
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m256 b[2];
+        for (int v = 0; v < NV; v++)
+            b[v] = _mm256_loadu_ps(B + (long)k * N + 8 * v);
+        for (int r = 0; r < RB; r++) {
+            __m256 a = _mm256_broadcast_ss(A + (long)r * K + k);
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < RB; r++)
+        for (int v = 0; v < NV; v++)
+            _mm256_storeu_ps(Cm + (long)r * N + 8 * v, acc[r][v]);
+}
+
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+row_block(int RB, int K, const float *A, const float *B, int N, float *Cm)
+{
+    int j = 0;
+    for (; j + 16 <= N; j += 16)
+        block(RB, 2, K, A, B + j, N, Cm + j);
+    if (j < N)
+        block(RB, 1, K, A, B + j, N, Cm + j);
+}
+
+/* C (M x N) = A (M x K) B (K x N), all row-major and packed, N a multiple of 8: the
+ * products here are too small for sgemm's packing and its separate pass zeroing C */
+static __attribute__((target("avx2,fma"))) void small_gemm(int M, int N, int K, const float *A,
+                                                           const float *B, float *Cm)
+{
+    int i = 0;
+    for (; i + 6 <= M; i += 6)
+        row_block(6, K, A + (long)i * K, B, N, Cm + (long)i * N);
+    switch (M - i) {
+    case 5: row_block(5, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
+    case 4: row_block(4, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
+    case 3: row_block(3, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
+    case 2: row_block(2, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
+    case 1: row_block(1, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
+    default: break;
+    }
+}
+
+static int have_avx2(void)
+{
+    static int known = -1;
+    if (known < 0)
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return known;
+}
+#endif
+
+static void product(int M, int N, int K, const float *A, const float *B, float *Cm)
+{
+#ifdef WINO_AVX2
+    if (N % 8 == 0 && have_avx2()) {
+        small_gemm(M, N, K, A, B, Cm);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, Cm, N);
+}
+
+void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F,
+                    const float *bias, dn_activation act, long b0, long b1, float *ws,
+                    float *y)
+{
+    const int C = g->C, TW = tiles_w(g), TH = tiles_h(g), R = rows_per_chunk(g, F);
+    float *V = ws, *M = V + 16L * R * TW * C, *zeros = M + 16L * R * TW * F;
+    memset(zeros, 0, (size_t)max_i(C, F) * sizeof(float));
+    for (long b = b0; b < b1; b++) {
+        const float *img = x + b * g->H * g->W * C;
+        float *out = y + b * g->OH * g->OW * F;
+        for (int ty0 = 0; ty0 < TH; ty0 += R) {
+            const int ty1 = min_i(ty0 + R, TH), T = (ty1 - ty0) * TW;
+            input_tiles(img, g, ty0, ty1, V, (long)T * C, zeros);
+            for (int xi = 0; xi < 16; xi++)
+                product(T, F, C, V + (long)xi * T * C, U + (long)xi * C * F, M + (long)xi * T * F);
+            output_tiles(M, (long)T * F, g, F, ty0, ty1, bias ? bias : zeros, out);
+            const int oy0 = 2 * ty0, oy1 = min_i(2 * ty1, g->OH);
+            dn_act_forward(act, out + (long)oy0 * g->OW * F, (long)(oy1 - oy0) * g->OW, F);
+        }
+    }
+}
