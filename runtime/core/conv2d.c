@@ -3,8 +3,8 @@
  * of different runs never overlap) that the team's threads take one at a time; each run
  * is walked in chunks of output pixels small enough to stay in cache: im2col, one sgemm,
  * then bias and activation on the chunk just computed. 3x3 stride-1 convolutions with
- * enough channels go by Winograd's F(2x2, 3x3) instead (winograd.c), forward and for the
- * input gradient; the kernel gradient stays im2col + sgemm.
+ * enough channels go by Winograd's F(2x2, 3x3) instead (winograd.c): forward, input
+ * gradient and kernel gradient.
  * 1x1 stride-1 convolutions use the input as the patch matrix directly. The input
  * gradient of a stride-1 convolution is itself a convolution (of the output gradient with
  * the flipped kernel), computed the same way; other strides scatter a patch-matrix
@@ -83,10 +83,16 @@ static long cols_floats(const conv_layer *c, int n)
     return max_l(cols, tcols);
 }
 
+/* a thread's partial kernel gradient: HWIO, or Winograd's 16 x C x F */
+static long wgrad_floats(const conv_layer *c)
+{
+    return (c->wino ? 16L * c->g.C : conv_K(c)) * c->filters;
+}
+
 /* per-thread workspace: patch matrix, its gradient, partial kernel and bias gradients */
 static long thread_floats(const conv_layer *c, int n)
 {
-    return 2 * cols_floats(c, n) + conv_K(c) * c->filters + c->filters;
+    return 2 * cols_floats(c, n) + wgrad_floats(c) + c->filters;
 }
 
 /* images per work item: about a chunk's worth, and at least 4 items per thread */
@@ -226,8 +232,8 @@ static void conv_backward_item(void *ctx, long item, int thread)
     const int transposed = j->dx && conv_transposed_dx(c);
     float *cols = thread_scratch(j, thread);
     float *dcols = cols + cols_floats(c, j->n);
-    float *dw = cols + per - K * F - F;    /* this thread's partial sums */
-    float *db = dw + K * F;
+    float *dw = cols + per - wgrad_floats(c) - F;    /* this thread's partial sums */
+    float *db = dw + wgrad_floats(c);
     const float *w = l->params[0].data;
     if (j->dx && !transposed)
         memset(j->dx + b0 * l->in_size, 0, (size_t)((b1 - b0) * l->in_size) * sizeof(float));
@@ -237,10 +243,11 @@ static void conv_backward_item(void *ctx, long item, int thread)
         float *dz = l->delta.data + p0 * F;
         if (!l->dz_ready)
             dn_act_backward(l->act, l->out.data + p0 * F, dz, m, F);
-        if (grads) {
+        if (grads)
             for (int r = 0; r < m; r++)
                 for (int f = 0; f < F; f++)
                     db[f] += dz[(long)r * F + f];
+        if (grads && !c->wino) {
             const float *a = cols;
             if (conv_pointwise(c))
                 a = j->x + p0 * K;
@@ -258,6 +265,8 @@ static void conv_backward_item(void *ctx, long item, int thread)
             dn_col2im_nhwc(dcols, &c->g, p0, p1, j->dx);
         }
     }
+    if (grads && c->wino)
+        dn_winograd3x3_grad(j->x, &c->g, l->delta.data, F, b0, b1, cols, dw);
     if (!transposed)
         return;
     /* dx = the output gradient (now complete for these images) convolved with the
@@ -282,10 +291,10 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
     if (!l->trainable && !dx)
         return;
     const int F = c->filters, T = dn_cpu_threads();
-    const long K = conv_K(c), per = thread_floats(c, n);
-    float *part = l->scratch->data + per - K * F - F;
+    const long K = conv_K(c), per = thread_floats(c, n), KF = wgrad_floats(c);
+    float *part = l->scratch->data + per - KF - F;
     for (int t = 0; t < T; t++)
-        memset(part + t * per, 0, (size_t)(K * F + F) * sizeof(float));
+        memset(part + t * per, 0, (size_t)(KF + F) * sizeof(float));
     if (dx && conv_transposed_dx(c)) {
         const int C = c->g.C, KH = c->kh, KW = c->kw;
         const float *w = l->params[0].data;
@@ -302,19 +311,18 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
     dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_backward_item, &j);
     if (!l->trainable)
         return;
-    /* sum the threads' partial gradients */
-    float *dw = l->params[0].grad;
-    memcpy(dw, part, (size_t)(K * F) * sizeof(float));
-    if (c->use_bias)
-        memcpy(l->params[1].grad, part + K * F, (size_t)F * sizeof(float));
+    /* sum the threads' partial gradients (into the first thread's) */
     for (int t = 1; t < T; t++) {
         const float *p = part + t * per;
-        for (long i = 0; i < K * F; i++)
-            dw[i] += p[i];
-        if (c->use_bias)
-            for (int f = 0; f < F; f++)
-                l->params[1].grad[f] += p[K * F + f];
+        for (long i = 0; i < KF + F; i++)
+            part[i] += p[i];
     }
+    if (c->wino)
+        dn_winograd_kernel_grad(part, c->g.C, F, l->params[0].grad);
+    else
+        memcpy(l->params[0].grad, part, (size_t)(K * F) * sizeof(float));
+    if (c->use_bias)
+        memcpy(l->params[1].grad, part + KF, (size_t)F * sizeof(float));
 }
 
 static void conv_fini(dn_layer *l)

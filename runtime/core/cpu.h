@@ -52,5 +52,11 @@ void dn_winograd_kernel(const float *w, int C, int F, float *U);
 void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F,
                     const float *bias, dn_activation act, long b0, long b1, float *ws,
                     float *y);
+/* The kernel gradient in Winograd's domain: dU (16 * C * F floats) += its share from images
+ * b0..b1 of input x and output gradient dy (dL/dz, NHWC). ws as for dn_winograd3x3. */
+void dn_winograd3x3_grad(const float *x, const dn_conv_geom *g, const float *dy, int F,
+                         long b0, long b1, float *ws, float *dU);
+/* dw (HWIO, 9 * C * F floats) = the kernel gradient that dU stands for */
+void dn_winograd_kernel_grad(const float *dU, int C, int F, float *dw);
 
 #endif

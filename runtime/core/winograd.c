@@ -142,18 +142,19 @@ static void output_tiles(const float *restrict M, long xs, const dn_conv_geom *g
 /* Rows i0..i0+RB of C = A B, columns j0..j0+8*NV, all of K at once: RB x NV accumulators
  * (at most 6 x 2 of the 16 ymm registers), one B row and one broadcast A value per step */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
-block(int RB, int NV, int K, const float *A, const float *B, int N, float *Cm)
+block(int RB, int NV, int K, const float *A, long ars, long aks, const float *B, int N,
+      float *Cm, int add)
 {
     __m256 acc[6][2];
     for (int r = 0; r < RB; r++)
         for (int v = 0; v < NV; v++)
-            acc[r][v] = _mm256_setzero_ps();
+            acc[r][v] = add ? _mm256_loadu_ps(Cm + (long)r * N + 8 * v) : _mm256_setzero_ps();
     for (int k = 0; k < K; k++) {
         __m256 b[2];
         for (int v = 0; v < NV; v++)
             b[v] = _mm256_loadu_ps(B + (long)k * N + 8 * v);
         for (int r = 0; r < RB; r++) {
-            __m256 a = _mm256_broadcast_ss(A + (long)r * K + k);
+            __m256 a = _mm256_broadcast_ss(A + r * ars + k * aks);
             for (int v = 0; v < NV; v++)
                 acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
         }
@@ -164,29 +165,34 @@ block(int RB, int NV, int K, const float *A, const float *B, int N, float *Cm)
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void
-row_block(int RB, int K, const float *A, const float *B, int N, float *Cm)
+row_block(int RB, int K, const float *A, long ars, long aks, const float *B, int N, float *Cm,
+          int add)
 {
     int j = 0;
     for (; j + 16 <= N; j += 16)
-        block(RB, 2, K, A, B + j, N, Cm + j);
+        block(RB, 2, K, A, ars, aks, B + j, N, Cm + j, add);
     if (j < N)
-        block(RB, 1, K, A, B + j, N, Cm + j);
+        block(RB, 1, K, A, ars, aks, B + j, N, Cm + j, add);
 }
 
-/* C (M x N) = A (M x K) B (K x N), all row-major and packed, N a multiple of 8: the
- * products here are too small for sgemm's packing and its separate pass zeroing C */
+/* C (M x N) (+)= A B, A (M x K) with element (r, k) at A[r * ars + k * aks], B (K x N) and
+ * C row-major and packed, N a multiple of 8: the products here are too small for sgemm's
+ * packing and its separate pass zeroing C */
 static __attribute__((target("avx2,fma"))) void small_gemm(int M, int N, int K, const float *A,
-                                                           const float *B, float *Cm)
+                                                           long ars, long aks, const float *B,
+                                                           float *Cm, int add)
 {
     int i = 0;
     for (; i + 6 <= M; i += 6)
-        row_block(6, K, A + (long)i * K, B, N, Cm + (long)i * N);
+        row_block(6, K, A + i * ars, ars, aks, B, N, Cm + (long)i * N, add);
+    const float *a = A + i * ars;
+    float *c = Cm + (long)i * N;
     switch (M - i) {
-    case 5: row_block(5, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
-    case 4: row_block(4, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
-    case 3: row_block(3, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
-    case 2: row_block(2, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
-    case 1: row_block(1, K, A + (long)i * K, B, N, Cm + (long)i * N); break;
+    case 5: row_block(5, K, a, ars, aks, B, N, c, add); break;
+    case 4: row_block(4, K, a, ars, aks, B, N, c, add); break;
+    case 3: row_block(3, K, a, ars, aks, B, N, c, add); break;
+    case 2: row_block(2, K, a, ars, aks, B, N, c, add); break;
+    case 1: row_block(1, K, a, ars, aks, B, N, c, add); break;
     default: break;
     }
 }
@@ -200,15 +206,28 @@ static int have_avx2(void)
 }
 #endif
 
+/* C (M x N) = A (M x K) B (K x N), all packed */
 static void product(int M, int N, int K, const float *A, const float *B, float *Cm)
 {
 #ifdef WINO_AVX2
     if (N % 8 == 0 && have_avx2()) {
-        small_gemm(M, N, K, A, B, Cm);
+        small_gemm(M, N, K, A, K, 1, B, Cm, 0);
         return;
     }
 #endif
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, Cm, N);
+}
+
+/* C (M x N) += A^T B, A (K x M), all packed */
+static void product_tn_add(int M, int N, int K, const float *A, const float *B, float *Cm)
+{
+#ifdef WINO_AVX2
+    if (N % 8 == 0 && have_avx2()) {
+        small_gemm(M, N, K, A, 1, M, B, Cm, 1);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, M, B, N, 1.0f, Cm, N);
 }
 
 void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F,
@@ -229,6 +248,85 @@ void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F
             output_tiles(M, (long)T * F, g, F, ty0, ty1, bias ? bias : zeros, out);
             const int oy0 = 2 * ty0, oy1 = min_i(2 * ty1, g->OH);
             dn_act_forward(act, out + (long)oy0 * g->OW * F, (long)(oy1 - oy0) * g->OW, F);
+        }
+    }
+}
+
+/* dM[xi][t][f] = (A dy A^T)[xi] for the tiles of rows ty0..ty1, dy's 2x2 blocks read as 0
+ * past the edge */
+static void grad_tiles(const float *dy, const dn_conv_geom *g, int F, int ty0, int ty1,
+                       float *restrict dM, long xs, const float *zeros)
+{
+    const int TW = tiles_w(g);
+    long t = 0;
+    for (int ty = ty0; ty < ty1; ty++)
+        for (int tx = 0; tx < TW; tx++, t++) {
+            const float *p[4];
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++) {
+                    int y = 2 * ty + a, x = 2 * tx + b;
+                    p[a * 2 + b] = y < g->OH && x < g->OW ? dy + ((long)y * g->OW + x) * F : zeros;
+                }
+            float *restrict m = dM + t * F;
+#pragma omp simd
+            for (int f = 0; f < F; f++) {
+                /* e = A dy with A = [1 0; 1 1; 1 -1; 0 -1], then e A^T */
+                float e[4][2];
+                for (int b = 0; b < 2; b++) {
+                    float y0 = p[b][f], y1 = p[2 + b][f];
+                    e[0][b] = y0;
+                    e[1][b] = y0 + y1;
+                    e[2][b] = y0 - y1;
+                    e[3][b] = -y1;
+                }
+                for (int i = 0; i < 4; i++) {
+                    m[(i * 4 + 0) * xs + f] = e[i][0];
+                    m[(i * 4 + 1) * xs + f] = e[i][0] + e[i][1];
+                    m[(i * 4 + 2) * xs + f] = e[i][0] - e[i][1];
+                    m[(i * 4 + 3) * xs + f] = -e[i][1];
+                }
+            }
+        }
+}
+
+void dn_winograd3x3_grad(const float *x, const dn_conv_geom *g, const float *dy, int F,
+                         long b0, long b1, float *ws, float *dU)
+{
+    const int C = g->C, TW = tiles_w(g), TH = tiles_h(g), R = rows_per_chunk(g, F);
+    float *V = ws, *dM = V + 16L * R * TW * C, *zeros = dM + 16L * R * TW * F;
+    memset(zeros, 0, (size_t)max_i(C, F) * sizeof(float));
+    for (long b = b0; b < b1; b++) {
+        const float *img = x + b * g->H * g->W * C;
+        const float *d = dy + b * g->OH * g->OW * F;
+        for (int ty0 = 0; ty0 < TH; ty0 += R) {
+            const int ty1 = min_i(ty0 + R, TH), T = (ty1 - ty0) * TW;
+            input_tiles(img, g, ty0, ty1, V, (long)T * C, zeros);
+            grad_tiles(d, g, F, ty0, ty1, dM, (long)T * F, zeros);
+            for (int xi = 0; xi < 16; xi++)
+                product_tn_add(C, F, T, V + (long)xi * T * C, dM + (long)xi * T * F,
+                               dU + (long)xi * C * F);
+        }
+    }
+}
+
+void dn_winograd_kernel_grad(const float *dU, int C, int F, float *dw)
+{
+    const long cf = (long)C * F;
+    for (long i = 0; i < cf; i++) {
+        float u[4][4], t[3][4];
+        for (int r = 0; r < 4; r++)
+            for (int s = 0; s < 4; s++)
+                u[r][s] = dU[(r * 4 + s) * cf + i];
+        /* the adjoint of U = G g G^T: t = G^T u, then dw = t G */
+        for (int s = 0; s < 4; s++) {
+            t[0][s] = u[0][s] + 0.5f * (u[1][s] + u[2][s]);
+            t[1][s] = 0.5f * (u[1][s] - u[2][s]);
+            t[2][s] = 0.5f * (u[1][s] + u[2][s]) + u[3][s];
+        }
+        for (int a = 0; a < 3; a++) {
+            dw[(a * 3 + 0) * cf + i] = t[a][0] + 0.5f * (t[a][1] + t[a][2]);
+            dw[(a * 3 + 1) * cf + i] = 0.5f * (t[a][1] - t[a][2]);
+            dw[(a * 3 + 2) * cf + i] = 0.5f * (t[a][1] + t[a][2]) + t[a][3];
         }
     }
 }

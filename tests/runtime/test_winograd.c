@@ -1,5 +1,5 @@
-/* The Winograd F(2x2, 3x3) convolution (runtime/core/winograd.c) against a direct
- * convolution in double precision: 'valid', 'same' and the 'full' padding of input
+/* The Winograd F(2x2, 3x3) convolution (runtime/core/winograd.c) and its kernel gradient
+ * against a direct convolution and a direct sum in double precision: 'valid', 'same' and the 'full' padding of input
  * gradients, odd sizes (tiles that end past the output), chunks of one tile row, channel
  * counts on and off the vector kernel's multiples of 8, bias and relu, batches of 1 and 3
  * and a range of images inside a batch. Tolerance: max |diff| / max |direct| < 1e-5. */
@@ -80,9 +80,36 @@ static void check(int n, int H, int W, int C, int F, int pad, int use_bias, int 
         maxv = fabs(want[i]) > maxv ? fabs(want[i]) : maxv;
     }
     double rel = maxd / maxv;
-    int ok = dn_winograd_fits(&g) && rel < 1e-5 && !outside;
-    printf("%s n=%d %dx%dx%d -> %dx%dx%d pad=%d bias=%d relu=%d images %ld..%ld: rel %.2g\n",
-           ok ? "ok  " : "FAIL", n, H, W, C, g.OH, g.OW, F, pad, use_bias, relu, b0, b1, rel);
+    /* the kernel gradient for output gradient dy = the direct outputs: sum over pixels of
+     * input patch x dy, in images b0..b1 */
+    float *dU = calloc(16 * (size_t)C * F, sizeof(float)), *dw = malloc(9 * (size_t)C * F * sizeof(float));
+    dn_winograd3x3_grad(x, &g, want, F, b0, b1, ws, dU);
+    dn_winograd_kernel_grad(dU, C, F, dw);
+    double gmaxd = 0, gmaxv = 1e-12;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            for (int c = 0; c < C; c++)
+                for (int f = 0; f < F; f++) {
+                    double sum = 0;
+                    for (long b = b0; b < b1; b++)
+                        for (int oy = 0; oy < g.OH; oy++)
+                            for (int ox = 0; ox < g.OW; ox++) {
+                                int iy = oy - g.PT + i, ix = ox - g.PL + j;
+                                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                    sum += (double)x[((b * H + iy) * W + ix) * C + c] *
+                                           want[((b * g.OH + oy) * g.OW + ox) * F + f];
+                            }
+                    double d = fabs(sum - dw[((i * 3 + j) * C + c) * F + f]);
+                    gmaxd = d > gmaxd ? d : gmaxd;
+                    gmaxv = fabs(sum) > gmaxv ? fabs(sum) : gmaxv;
+                }
+    double grel = gmaxd / gmaxv;
+    free(dU);
+    free(dw);
+    int ok = dn_winograd_fits(&g) && rel < 1e-5 && !outside && grel < 1e-5;
+    printf("%s n=%d %dx%dx%d -> %dx%dx%d pad=%d bias=%d relu=%d images %ld..%ld: rel %.2g, "
+           "kernel gradient rel %.2g\n", ok ? "ok  " : "FAIL", n, H, W, C, g.OH, g.OW, F, pad,
+           use_bias, relu, b0, b1, rel, grel);
     failures += !ok;
     free(x);
     free(w);
