@@ -11,6 +11,10 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define WINO_AVX2 1
+/* the transforms vectorise across channels: twice as wide with AVX2 where the CPU has it */
+#define WINO_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WINO_CLONES
 #endif
 
 /* transformed inputs and products of one chunk (256 KB): they stay in a core's L2 */
@@ -64,7 +68,7 @@ void dn_winograd_kernel(const float *w, int C, int F, float *U)
 
 /* V[xi][t][c] = (B^T d B)[xi] for the tiles of rows ty0..ty1 of one image; inputs
  * outside the image (padding, tiles past the edge) read as the zeros */
-static void input_tiles(const float *img, const dn_conv_geom *g, int ty0, int ty1,
+WINO_CLONES static void input_tiles(const float *img, const dn_conv_geom *g, int ty0, int ty1,
                         float *restrict V, long xs, const float *zeros)
 {
     const int C = g->C, TW = tiles_w(g);
@@ -102,7 +106,7 @@ static void input_tiles(const float *img, const dn_conv_geom *g, int ty0, int ty
 
 /* y = A^T m A + bias for the tiles of rows ty0..ty1, A^T = [1 1 1 0; 0 1 -1 -1]; outputs
  * of tiles that reach past the edge are dropped */
-static void output_tiles(const float *restrict M, long xs, const dn_conv_geom *g, int F,
+WINO_CLONES static void output_tiles(const float *restrict M, long xs, const dn_conv_geom *g, int F,
                          int ty0, int ty1, const float *restrict bias, float *restrict out)
 {
     const int TW = tiles_w(g);
@@ -254,7 +258,7 @@ void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F
 
 /* dM[xi][t][f] = (A dy A^T)[xi] for the tiles of rows ty0..ty1, dy's 2x2 blocks read as 0
  * past the edge */
-static void grad_tiles(const float *dy, const dn_conv_geom *g, int F, int ty0, int ty1,
+WINO_CLONES static void grad_tiles(const float *dy, const dn_conv_geom *g, int F, int ty0, int ty1,
                        float *restrict dM, long xs, const float *zeros)
 {
     const int TW = tiles_w(g);
