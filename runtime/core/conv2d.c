@@ -24,6 +24,10 @@
  * is too inefficient for the saved multiplies to pay */
 #define WINO_MIN_CHANNELS 8
 
+/* patch rows shorter than this (few input channels, e.g. a first layer on gray or RGB
+ * images) go through dn_small_sgemm: sgemm's packing costs more than such products */
+#define SMALL_K 64
+
 typedef struct conv_layer {
     dn_layer base;
     int filters, kh, kw, sh, sw;
@@ -202,8 +206,10 @@ static void conv_forward_item(void *ctx, long item, int thread)
             for (long r = 0; r < p1 - p0; r++)
                 for (int f = 0; f < F; f++)
                     out[r * F + f] = bias[f];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p1 - p0), F, (int)K, 1.0f,
-                    a, (int)K, l->params[0].data, F, bias ? 1.0f : 0.0f, out, F);
+        if (K >= SMALL_K ||
+            !dn_small_sgemm((int)(p1 - p0), F, (int)K, a, K, 1, l->params[0].data, out, bias != NULL))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p1 - p0), F, (int)K,
+                        1.0f, a, (int)K, l->params[0].data, F, bias ? 1.0f : 0.0f, out, F);
         dn_act_forward(l->act, out, p1 - p0, F);
     }
 }
@@ -253,8 +259,9 @@ static void conv_backward_item(void *ctx, long item, int thread)
                 a = j->x + p0 * K;
             else
                 dn_im2col_nhwc(j->x, &c->g, p0, p1, cols);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, F, m, 1.0f, a, (int)K,
-                        dz, F, 1.0f, dw, F);
+            if (K >= SMALL_K || !dn_small_sgemm((int)K, F, m, a, 1, K, dz, dw, 1))
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, F, m, 1.0f, a,
+                            (int)K, dz, F, 1.0f, dw, F);
         }
         if (j->dx && conv_pointwise(c)) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, (int)K, F, 1.0f, dz, F, w, F,

@@ -28,6 +28,14 @@ void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
               float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
+/* Row-major packed C (M x N) = A B, or += when add, with A's element (row r, column k) at
+ * A[r * ars + k * aks] (A or A^T without copying) and B (K x N) packed: register-blocked
+ * AVX2/FMA for the small products of convolutions, which sgemm's packing of both operands
+ * and its separate pass zeroing C make slow. Returns 0 without touching C where it cannot
+ * (no AVX2 and FMA, or N not a multiple of 8): the caller then uses cblas. */
+int dn_small_sgemm(int M, int N, int K, const float *A, long ars, long aks, const float *B,
+                   float *Cm, int add);
+
 typedef struct dn_conv_geom {
     int H, W, C;          /* input per example */
     int KH, KW, SH, SW;

@@ -9,8 +9,6 @@
 
 #include <string.h>
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define WINO_AVX2 1
 /* the transforms vectorise across channels: twice as wide with AVX2 where the CPU has it */
 #define WINO_CLONES __attribute__((target_clones("avx2", "default")))
 #else
@@ -142,95 +140,19 @@ WINO_CLONES static void output_tiles(const float *restrict M, long xs, const dn_
         }
 }
 
-#ifdef WINO_AVX2
-/* Rows i0..i0+RB of C = A B, columns j0..j0+8*NV, all of K at once: RB x NV accumulators
- * (at most 6 x 2 of the 16 ymm registers), one B row and one broadcast A value per step */
-static inline __attribute__((always_inline, target("avx2,fma"))) void
-block(int RB, int NV, int K, const float *A, long ars, long aks, const float *B, int N,
-      float *Cm, int add)
-{
-    __m256 acc[6][2];
-    for (int r = 0; r < RB; r++)
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = add ? _mm256_loadu_ps(Cm + (long)r * N + 8 * v) : _mm256_setzero_ps();
-    for (int k = 0; k < K; k++) {
-        __m256 b[2];
-        for (int v = 0; v < NV; v++)
-            b[v] = _mm256_loadu_ps(B + (long)k * N + 8 * v);
-        for (int r = 0; r < RB; r++) {
-            __m256 a = _mm256_broadcast_ss(A + r * ars + k * aks);
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
-        }
-    }
-    for (int r = 0; r < RB; r++)
-        for (int v = 0; v < NV; v++)
-            _mm256_storeu_ps(Cm + (long)r * N + 8 * v, acc[r][v]);
-}
-
-static inline __attribute__((always_inline, target("avx2,fma"))) void
-row_block(int RB, int K, const float *A, long ars, long aks, const float *B, int N, float *Cm,
-          int add)
-{
-    int j = 0;
-    for (; j + 16 <= N; j += 16)
-        block(RB, 2, K, A, ars, aks, B + j, N, Cm + j, add);
-    if (j < N)
-        block(RB, 1, K, A, ars, aks, B + j, N, Cm + j, add);
-}
-
-/* C (M x N) (+)= A B, A (M x K) with element (r, k) at A[r * ars + k * aks], B (K x N) and
- * C row-major and packed, N a multiple of 8: the products here are too small for sgemm's
- * packing and its separate pass zeroing C */
-static __attribute__((target("avx2,fma"))) void small_gemm(int M, int N, int K, const float *A,
-                                                           long ars, long aks, const float *B,
-                                                           float *Cm, int add)
-{
-    int i = 0;
-    for (; i + 6 <= M; i += 6)
-        row_block(6, K, A + i * ars, ars, aks, B, N, Cm + (long)i * N, add);
-    const float *a = A + i * ars;
-    float *c = Cm + (long)i * N;
-    switch (M - i) {
-    case 5: row_block(5, K, a, ars, aks, B, N, c, add); break;
-    case 4: row_block(4, K, a, ars, aks, B, N, c, add); break;
-    case 3: row_block(3, K, a, ars, aks, B, N, c, add); break;
-    case 2: row_block(2, K, a, ars, aks, B, N, c, add); break;
-    case 1: row_block(1, K, a, ars, aks, B, N, c, add); break;
-    default: break;
-    }
-}
-
-static int have_avx2(void)
-{
-    static int known = -1;
-    if (known < 0)
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return known;
-}
-#endif
-
 /* C (M x N) = A (M x K) B (K x N), all packed */
 static void product(int M, int N, int K, const float *A, const float *B, float *Cm)
 {
-#ifdef WINO_AVX2
-    if (N % 8 == 0 && have_avx2()) {
-        small_gemm(M, N, K, A, K, 1, B, Cm, 0);
+    if (dn_small_sgemm(M, N, K, A, K, 1, B, Cm, 0))
         return;
-    }
-#endif
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, Cm, N);
 }
 
 /* C (M x N) += A^T B, A (K x M), all packed */
 static void product_tn_add(int M, int N, int K, const float *A, const float *B, float *Cm)
 {
-#ifdef WINO_AVX2
-    if (N % 8 == 0 && have_avx2()) {
-        small_gemm(M, N, K, A, 1, M, B, Cm, 1);
+    if (dn_small_sgemm(M, N, K, A, 1, M, B, Cm, 1))
         return;
-    }
-#endif
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, M, B, N, 1.0f, Cm, N);
 }
 
