@@ -25,7 +25,8 @@
 #define WINO_MIN_CHANNELS 8
 
 /* patch rows shorter than this (few input channels, e.g. a first layer on gray or RGB
- * images) go through dn_small_sgemm: sgemm's packing costs more than such products */
+ * images) go through dn_small_sgemm: sgemm's packing costs more than such products; with
+ * no padding it reads the patches in place, one output row at a time, without im2col */
 #define SMALL_K 64
 
 typedef struct conv_layer {
@@ -38,6 +39,7 @@ typedef struct conv_layer {
     float *wflip;         /* the kernel flipped, in and out swapped: (kh, kw, out, in) */
     int wino, wino_dx;    /* forward, input gradient by Winograd */
     float *U, *Ut;        /* the kernel and the flipped kernel, Winograd-transformed */
+    long *koff;           /* patch element k's offset from its first input, when read in place */
 } conv_layer;
 
 static long conv_K(const conv_layer *c) { return (long)c->kh * c->kw * c->g.C; }
@@ -45,6 +47,20 @@ static long conv_K(const conv_layer *c) { return (long)c->kh * c->kw * c->g.C; }
 static int conv_pointwise(const conv_layer *c)
 {
     return c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1;
+}
+
+/* patches read in place (c->koff) by dn_small_sgemm, one output row of an image at a time */
+static int conv_in_place(const conv_layer *c)
+{
+    return c->koff && dn_small_sgemm_fits(c->filters);
+}
+
+static dn_operand patches_of_row(const conv_layer *c, const float *x, long b, int oh, int ow)
+{
+    const dn_conv_geom *g = &c->g;
+    dn_operand a = {x + (((long)b * g->H + (long)oh * g->SH) * g->W + (long)ow * g->SW) * g->C,
+                    (long)g->SW * g->C, 0, NULL, c->koff};
+    return a;
 }
 
 static long chunk_rows(const conv_layer *c)
@@ -141,6 +157,16 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
               c->filters >= WINO_MIN_CHANNELS;
     c->wino_dx = c->wino && dn_winograd_fits(&c->gt);
     c->wflip = malloc((size_t)(conv_K(c) * c->filters) * sizeof(float));
+    if (!conv_pointwise(c) && conv_K(c) < SMALL_K && g->PT == 0 && g->PL == 0 &&
+        (long)(g->OH - 1) * g->SH + g->KH <= g->H && (long)(g->OW - 1) * g->SW + g->KW <= g->W) {
+        c->koff = malloc((size_t)conv_K(c) * sizeof(long));
+        if (!c->koff)
+            return dn_fail(err, errlen, "%s: out of memory", l->name);
+        for (int kh = 0, k = 0; kh < c->kh; kh++)
+            for (int kw = 0; kw < c->kw; kw++)
+                for (int ci = 0; ci < g->C; ci++)
+                    c->koff[k++] = ((long)kh * g->W + kw) * g->C + ci;
+    }
     if (c->wino)
         c->U = malloc((size_t)(32L * g->C * c->filters) * sizeof(float));
     c->Ut = c->U ? c->U + 16L * g->C * c->filters : NULL;
@@ -192,6 +218,20 @@ static void conv_forward_item(void *ctx, long item, int thread)
         dn_winograd3x3(j->x, &c->g, c->U, F, bias, l->act, item * j->ipi, b1, cols, l->out.data);
         return;
     }
+    if (conv_in_place(c)) {
+        const int OH = c->g.OH, OW = c->g.OW;
+        for (long b = item * j->ipi; b < b1; b++)
+            for (int oh = 0; oh < OH; oh++) {
+                float *out = l->out.data + (b * OH + oh) * OW * F;
+                if (bias)
+                    for (int r = 0; r < OW; r++)
+                        memcpy(out + (long)r * F, bias, (size_t)F * sizeof(float));
+                const dn_operand a = patches_of_row(c, j->x, b, oh, 0);
+                dn_small_sgemm(OW, F, (int)K, &a, l->params[0].data, out, bias != NULL);
+                dn_act_forward(l->act, out, OW, F);
+            }
+        return;
+    }
     for (long p0 = r0; p0 < r1; p0 += step) {
         long p1 = p0 + step < r1 ? p0 + step : r1;
         float *out = l->out.data + p0 * F;
@@ -206,8 +246,9 @@ static void conv_forward_item(void *ctx, long item, int thread)
             for (long r = 0; r < p1 - p0; r++)
                 for (int f = 0; f < F; f++)
                     out[r * F + f] = bias[f];
+        const dn_operand pa = {a, K, 1, NULL, NULL};
         if (K >= SMALL_K ||
-            !dn_small_sgemm((int)(p1 - p0), F, (int)K, a, K, 1, l->params[0].data, out, bias != NULL))
+            !dn_small_sgemm((int)(p1 - p0), F, (int)K, &pa, l->params[0].data, out, bias != NULL))
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p1 - p0), F, (int)K,
                         1.0f, a, (int)K, l->params[0].data, F, bias ? 1.0f : 0.0f, out, F);
         dn_act_forward(l->act, out, p1 - p0, F);
@@ -253,13 +294,29 @@ static void conv_backward_item(void *ctx, long item, int thread)
             for (int r = 0; r < m; r++)
                 for (int f = 0; f < F; f++)
                     db[f] += dz[(long)r * F + f];
-        if (grads && !c->wino) {
+        if (grads && conv_in_place(c)) {
+            /* dw (K x F) += patches^T dz, an output row (or what the chunk holds of it) at a time */
+            const int OW = c->g.OW;
+            for (long q = p0; q < p1;) {
+                long b = q / per_img, r = q % per_img;
+                int oh = (int)(r / OW), ow = (int)(r % OW);
+                int cnt = (int)min_l(OW - ow, p1 - q);
+                dn_operand a = patches_of_row(c, j->x, b, oh, ow);
+                a.rs = 0;
+                a.ks = (long)c->g.SW * c->g.C;
+                a.rt = c->koff;
+                a.kt = NULL;
+                dn_small_sgemm((int)K, F, cnt, &a, l->delta.data + q * F, dw, 1);
+                q += cnt;
+            }
+        } else if (grads && !c->wino) {
             const float *a = cols;
             if (conv_pointwise(c))
                 a = j->x + p0 * K;
             else
                 dn_im2col_nhwc(j->x, &c->g, p0, p1, cols);
-            if (K >= SMALL_K || !dn_small_sgemm((int)K, F, m, a, 1, K, dz, dw, 1))
+            const dn_operand pa = {a, 1, K, NULL, NULL};
+            if (K >= SMALL_K || !dn_small_sgemm((int)K, F, m, &pa, dz, dw, 1))
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, F, m, 1.0f, a,
                             (int)K, dz, F, 1.0f, dw, F);
         }
@@ -336,6 +393,7 @@ static void conv_fini(dn_layer *l)
 {
     free(((conv_layer *)l)->wflip);
     free(((conv_layer *)l)->U);
+    free(((conv_layer *)l)->koff);
 }
 
 static const dn_layer_ops conv_ops = {

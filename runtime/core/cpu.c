@@ -107,10 +107,13 @@ void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
 /* Rows i0..i0+RB of C = A B, columns j0..j0+8*NV, all of K at once: RB x NV accumulators
  * (at most 6 x 2 of the 16 ymm registers), one B row and one broadcast A value per step */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
-block(int RB, int NV, int K, const float *A, long ars, long aks, const float *B, int N,
-      float *Cm, int add)
+block(int RB, int NV, int K, const dn_operand *A, int i, const float *B, int N, float *Cm,
+      int add)
 {
     __m256 acc[6][2];
+    const float *ar[6];
+    for (int r = 0; r < RB; r++)
+        ar[r] = A->p + (A->rt ? A->rt[i + r] : (i + r) * A->rs);
     for (int r = 0; r < RB; r++)
         for (int v = 0; v < NV; v++)
             acc[r][v] = add ? _mm256_loadu_ps(Cm + (long)r * N + 8 * v) : _mm256_setzero_ps();
@@ -118,8 +121,9 @@ block(int RB, int NV, int K, const float *A, long ars, long aks, const float *B,
         __m256 b[2];
         for (int v = 0; v < NV; v++)
             b[v] = _mm256_loadu_ps(B + (long)k * N + 8 * v);
+        const long ko = A->kt ? A->kt[k] : k * A->ks;
         for (int r = 0; r < RB; r++) {
-            __m256 a = _mm256_broadcast_ss(A + r * ars + k * aks);
+            __m256 a = _mm256_broadcast_ss(ar[r] + ko);
             for (int v = 0; v < NV; v++)
                 acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
         }
@@ -130,48 +134,55 @@ block(int RB, int NV, int K, const float *A, long ars, long aks, const float *B,
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void
-row_block(int RB, int K, const float *A, long ars, long aks, const float *B, int N, float *Cm,
-          int add)
+row_block(int RB, int K, const dn_operand *A, int i, const float *B, int N, float *Cm, int add)
 {
     int j = 0;
     for (; j + 16 <= N; j += 16)
-        block(RB, 2, K, A, ars, aks, B + j, N, Cm + j, add);
+        block(RB, 2, K, A, i, B + j, N, Cm + (long)i * N + j, add);
     if (j < N)
-        block(RB, 1, K, A, ars, aks, B + j, N, Cm + j, add);
+        block(RB, 1, K, A, i, B + j, N, Cm + (long)i * N + j, add);
 }
 
-static __attribute__((target("avx2,fma"))) void small_gemm(int M, int N, int K, const float *A,
-                                                           long ars, long aks, const float *B,
+static __attribute__((target("avx2,fma"))) void small_gemm(int M, int N, int K,
+                                                           const dn_operand *A, const float *B,
                                                            float *Cm, int add)
 {
     int i = 0;
     for (; i + 6 <= M; i += 6)
-        row_block(6, K, A + i * ars, ars, aks, B, N, Cm + (long)i * N, add);
-    const float *a = A + i * ars;
-    float *c = Cm + (long)i * N;
+        row_block(6, K, A, i, B, N, Cm, add);
     switch (M - i) {
-    case 5: row_block(5, K, a, ars, aks, B, N, c, add); break;
-    case 4: row_block(4, K, a, ars, aks, B, N, c, add); break;
-    case 3: row_block(3, K, a, ars, aks, B, N, c, add); break;
-    case 2: row_block(2, K, a, ars, aks, B, N, c, add); break;
-    case 1: row_block(1, K, a, ars, aks, B, N, c, add); break;
+    case 5: row_block(5, K, A, i, B, N, Cm, add); break;
+    case 4: row_block(4, K, A, i, B, N, Cm, add); break;
+    case 3: row_block(3, K, A, i, B, N, Cm, add); break;
+    case 2: row_block(2, K, A, i, B, N, Cm, add); break;
+    case 1: row_block(1, K, A, i, B, N, Cm, add); break;
     default: break;
     }
 }
 
 #endif
 
-int dn_small_sgemm(int M, int N, int K, const float *A, long ars, long aks, const float *B,
-                   float *Cm, int add)
+int dn_small_sgemm_fits(int N)
+{
+#ifdef DN_AVX2
+    dn_cpu_init();
+    return N % 8 == 0 && avx2_fma;
+#else
+    (void)N;
+    return 0;
+#endif
+}
+
+int dn_small_sgemm(int M, int N, int K, const dn_operand *A, const float *B, float *Cm, int add)
 {
 #ifdef DN_AVX2
     dn_cpu_init();
     if (N % 8 == 0 && avx2_fma) {
-        small_gemm(M, N, K, A, ars, aks, B, Cm, add);
+        small_gemm(M, N, K, A, B, Cm, add);
         return 1;
     }
 #else
-    (void)M, (void)K, (void)A, (void)ars, (void)aks, (void)B, (void)Cm, (void)add;
+    (void)M, (void)K, (void)A, (void)B, (void)Cm, (void)add;
 #endif
     return 0;
 }

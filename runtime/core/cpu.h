@@ -28,13 +28,22 @@ void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
               float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
-/* Row-major packed C (M x N) = A B, or += when add, with A's element (row r, column k) at
- * A[r * ars + k * aks] (A or A^T without copying) and B (K x N) packed: register-blocked
+/* A left operand read in place: element (r, k) at p + row offset + column offset, each a
+ * stride (rs, ks) or, where the table is not NULL, an entry of it (rt[r], kt[k]). Strides
+ * give a matrix or its transpose; a table gives a convolution's patches without im2col. */
+typedef struct dn_operand {
+    const float *p;
+    long rs, ks;
+    const long *rt, *kt;
+} dn_operand;
+
+/* Row-major packed C (M x N) = A B, or += when add, B (K x N) packed: register-blocked
  * AVX2/FMA for the small products of convolutions, which sgemm's packing of both operands
  * and its separate pass zeroing C make slow. Returns 0 without touching C where it cannot
  * (no AVX2 and FMA, or N not a multiple of 8): the caller then uses cblas. */
-int dn_small_sgemm(int M, int N, int K, const float *A, long ars, long aks, const float *B,
-                   float *Cm, int add);
+int dn_small_sgemm(int M, int N, int K, const dn_operand *A, const float *B, float *Cm, int add);
+/* whether dn_small_sgemm runs for products N columns wide */
+int dn_small_sgemm_fits(int N);
 
 typedef struct dn_conv_geom {
     int H, W, C;          /* input per example */

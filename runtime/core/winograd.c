@@ -143,7 +143,8 @@ WINO_CLONES static void output_tiles(const float *restrict M, long xs, const dn_
 /* C (M x N) = A (M x K) B (K x N), all packed */
 static void product(int M, int N, int K, const float *A, const float *B, float *Cm)
 {
-    if (dn_small_sgemm(M, N, K, A, K, 1, B, Cm, 0))
+    const dn_operand a = {A, K, 1, NULL, NULL};
+    if (dn_small_sgemm(M, N, K, &a, B, Cm, 0))
         return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, Cm, N);
 }
@@ -151,7 +152,8 @@ static void product(int M, int N, int K, const float *A, const float *B, float *
 /* C (M x N) += A^T B, A (K x M), all packed */
 static void product_tn_add(int M, int N, int K, const float *A, const float *B, float *Cm)
 {
-    if (dn_small_sgemm(M, N, K, A, 1, M, B, Cm, 1))
+    const dn_operand a = {A, 1, M, NULL, NULL};
+    if (dn_small_sgemm(M, N, K, &a, B, Cm, 1))
         return;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, M, B, N, 1.0f, Cm, N);
 }
