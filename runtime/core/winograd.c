@@ -102,10 +102,11 @@ WINO_CLONES static void input_tiles(const float *img, const dn_conv_geom *g, int
         }
 }
 
-/* y = A^T m A + bias for the tiles of rows ty0..ty1, A^T = [1 1 1 0; 0 1 -1 -1]; outputs
- * of tiles that reach past the edge are dropped */
-WINO_CLONES static void output_tiles(const float *restrict M, long xs, const dn_conv_geom *g, int F,
-                         int ty0, int ty1, const float *restrict bias, float *restrict out)
+/* y = A^T m A + bias (then relu when asked) for the tiles of rows ty0..ty1,
+ * A^T = [1 1 1 0; 0 1 -1 -1]; outputs of tiles that reach past the edge are dropped */
+WINO_CLONES static void output_tiles(const float *restrict M, long xs, const dn_conv_geom *g,
+                                     int F, int ty0, int ty1, const float *restrict bias,
+                                     int relu, float *restrict out)
 {
     const int TW = tiles_w(g);
     long t = 0;
@@ -114,28 +115,38 @@ WINO_CLONES static void output_tiles(const float *restrict M, long xs, const dn_
             const float *m = M + t * F;
             const int oy = 2 * ty, ox = 2 * tx;
             const int ny = min_i(2, g->OH - oy), nx = min_i(2, g->OW - ox);
-            float *o0 = out + ((long)oy * g->OW + ox) * F, *o1 = o0 + (long)g->OW * F;
+            float *o[4];
+            o[0] = out + ((long)oy * g->OW + ox) * F;
+            o[1] = o[0] + F;
+            o[2] = o[0] + (long)g->OW * F;
+            o[3] = o[2] + F;
             float tmp[4][64];
             for (int f0 = 0; f0 < F; f0 += 64) {
-                const int nf = min_i(64, F - f0);
+                const int nf = min_i(64, F - f0), full = ny == 2 && nx == 2;
+                /* whole tiles write straight to the output, edge tiles through tmp */
+                float *d[4];
+                for (int k = 0; k < 4; k++)
+                    d[k] = full ? o[k] + f0 : tmp[k];
 #pragma omp simd
-                for (int f = f0; f < f0 + nf; f++) {
-                    float q[2][4];
+                for (int f = 0; f < nf; f++) {
+                    float q[2][4], y[4];
                     for (int j = 0; j < 4; j++) {
-                        float m0 = m[j * xs + f], m1 = m[(4 + j) * xs + f];
-                        float m2 = m[(8 + j) * xs + f], m3 = m[(12 + j) * xs + f];
+                        float m0 = m[j * xs + f0 + f], m1 = m[(4 + j) * xs + f0 + f];
+                        float m2 = m[(8 + j) * xs + f0 + f], m3 = m[(12 + j) * xs + f0 + f];
                         q[0][j] = m0 + m1 + m2;
                         q[1][j] = m1 - m2 - m3;
                     }
                     for (int a = 0; a < 2; a++) {
-                        tmp[a * 2][f - f0] = q[a][0] + q[a][1] + q[a][2] + bias[f];
-                        tmp[a * 2 + 1][f - f0] = q[a][1] - q[a][2] - q[a][3] + bias[f];
+                        y[a * 2] = q[a][0] + q[a][1] + q[a][2] + bias[f0 + f];
+                        y[a * 2 + 1] = q[a][1] - q[a][2] - q[a][3] + bias[f0 + f];
                     }
+                    for (int k = 0; k < 4; k++)
+                        d[k][f] = relu ? (y[k] > 0.0f ? y[k] : 0.0f) : y[k];
                 }
-                for (int a = 0; a < ny; a++)
-                    for (int b = 0; b < nx; b++)
-                        memcpy((a ? o1 : o0) + (long)b * F + f0, tmp[a * 2 + b],
-                               (size_t)nf * sizeof(float));
+                if (!full)
+                    for (int a = 0; a < ny; a++)
+                        for (int b = 0; b < nx; b++)
+                            memcpy(o[a * 2 + b] + f0, tmp[a * 2 + b], (size_t)nf * sizeof(float));
             }
         }
 }
@@ -173,9 +184,11 @@ void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F
             input_tiles(img, g, ty0, ty1, V, (long)T * C, zeros);
             for (int xi = 0; xi < 16; xi++)
                 product(T, F, C, V + (long)xi * T * C, U + (long)xi * C * F, M + (long)xi * T * F);
-            output_tiles(M, (long)T * F, g, F, ty0, ty1, bias ? bias : zeros, out);
+            output_tiles(M, (long)T * F, g, F, ty0, ty1, bias ? bias : zeros, act == DN_ACT_RELU,
+                         out);
             const int oy0 = 2 * ty0, oy1 = min_i(2 * ty1, g->OH);
-            dn_act_forward(act, out + (long)oy0 * g->OW * F, (long)(oy1 - oy0) * g->OW, F);
+            if (act != DN_ACT_RELU)
+                dn_act_forward(act, out + (long)oy0 * g->OW * F, (long)(oy1 - oy0) * g->OW, F);
         }
     }
 }
