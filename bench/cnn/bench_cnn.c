@@ -1,6 +1,7 @@
 /* bench_cnn — the runtime's speed on the benchmark CNN (28x28x1 inputs: Conv 32, Conv 32,
  * MaxPool, Conv 64, MaxPool, Flatten, Dense 128, Dense 10 softmax; Adam), the toy
- * Dense(2->1) SGD step, and the convolutions' GFLOP/s next to OpenBLAS sgemm's.
+ * Dense(2->1) SGD step, and the convolutions' GFLOP/s next to OpenBLAS sgemm's (counting
+ * a direct convolution's FLOPs: 3x3 ones by Winograd do fewer, and may pass sgemm).
  * Prints key=value lines for bench.py.
  * Usage: bench_cnn [seconds per measurement] [--no-conv: skip the per-convolution part] */
 #include "dn_runtime.h"

@@ -2,7 +2,9 @@
  * 'same'/'valid' padding. The batch is cut into runs of whole images (so input gradients
  * of different runs never overlap) that the team's threads take one at a time; each run
  * is walked in chunks of output pixels small enough to stay in cache: im2col, one sgemm,
- * then bias and activation on the chunk just computed.
+ * then bias and activation on the chunk just computed. 3x3 stride-1 convolutions with
+ * enough channels go by Winograd's F(2x2, 3x3) instead (winograd.c): forward, input
+ * gradient and kernel gradient.
  * 1x1 stride-1 convolutions use the input as the patch matrix directly. The input
  * gradient of a stride-1 convolution is itself a convolution (of the output gradient with
  * the flipped kernel), computed the same way; other strides scatter a patch-matrix
@@ -18,6 +20,15 @@
  * 2^20; bounds the workspace too (VGG's first block would need gigabytes at once) */
 #define CHUNK_FLOATS (1L << 17)
 
+/* Winograd's products have the channels as their inner dimension: below this many, sgemm
+ * is too inefficient for the saved multiplies to pay */
+#define WINO_MIN_CHANNELS 8
+
+/* patch rows shorter than this (few input channels, e.g. a first layer on gray or RGB
+ * images) go through dn_small_sgemm: sgemm's packing costs more than such products; with
+ * no padding it reads the patches in place, one output row at a time, without im2col */
+#define SMALL_K 64
+
 typedef struct conv_layer {
     dn_layer base;
     int filters, kh, kw, sh, sw;
@@ -26,6 +37,9 @@ typedef struct conv_layer {
     dn_conv_geom g;
     dn_conv_geom gt;      /* the input gradient as a convolution of the output gradient */
     float *wflip;         /* the kernel flipped, in and out swapped: (kh, kw, out, in) */
+    int wino, wino_dx;    /* forward, input gradient by Winograd */
+    float *U, *Ut;        /* the kernel and the flipped kernel, Winograd-transformed */
+    long *koff;           /* patch element k's offset from its first input, when read in place */
 } conv_layer;
 
 static long conv_K(const conv_layer *c) { return (long)c->kh * c->kw * c->g.C; }
@@ -33,6 +47,20 @@ static long conv_K(const conv_layer *c) { return (long)c->kh * c->kw * c->g.C; }
 static int conv_pointwise(const conv_layer *c)
 {
     return c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1;
+}
+
+/* patches read in place (c->koff) by dn_small_sgemm, one output row of an image at a time */
+static int conv_in_place(const conv_layer *c)
+{
+    return c->koff && dn_small_sgemm_fits(c->filters);
+}
+
+static dn_operand patches_of_row(const conv_layer *c, const float *x, long b, int oh, int ow)
+{
+    const dn_conv_geom *g = &c->g;
+    dn_operand a = {x + (((long)b * g->H + (long)oh * g->SH) * g->W + (long)ow * g->SW) * g->C,
+                    (long)g->SW * g->C, 0, NULL, c->koff};
+    return a;
 }
 
 static long chunk_rows(const conv_layer *c)
@@ -46,8 +74,8 @@ static long chunk_rows(const conv_layer *c)
  * gains 10%, 12x12 from 10x10 loses 15% against col2im). */
 static int conv_transposed_dx(const conv_layer *c)
 {
-    return c->sh == 1 && c->sw == 1 && !conv_pointwise(c) &&
-           5L * c->g.H * c->g.W <= 6L * c->g.OH * c->g.OW;
+    return c->wino_dx || (c->sh == 1 && c->sw == 1 && !conv_pointwise(c) &&
+           5L * c->g.H * c->g.W <= 6L * c->g.OH * c->g.OW);
 }
 
 static long dx_K(const conv_layer *c) { return (long)c->kh * c->kw * c->filters; }
@@ -59,6 +87,7 @@ static long dx_chunk_rows(const conv_layer *c)
 }
 
 static long min_l(long a, long b) { return a < b ? a : b; }
+static long max_l(long a, long b) { return a > b ? a : b; }
 
 /* a patch matrix chunk: of the input (forward, kernel gradient) or of the output
  * gradient (input gradient by convolution) */
@@ -67,13 +96,23 @@ static long cols_floats(const conv_layer *c, int n)
     long rows = (long)n * c->g.OH * c->g.OW, in_rows = (long)n * c->g.H * c->g.W;
     long cols = min_l(chunk_rows(c), rows) * conv_K(c);
     long tcols = min_l(dx_chunk_rows(c), in_rows) * dx_K(c);
-    return cols > tcols ? cols : tcols;
+    if (c->wino)
+        cols = max_l(cols, dn_winograd_workspace(&c->g, c->filters));
+    if (c->wino_dx)
+        tcols = max_l(tcols, dn_winograd_workspace(&c->gt, c->g.C));
+    return max_l(cols, tcols);
+}
+
+/* a thread's partial kernel gradient: HWIO, or Winograd's 16 x C x F */
+static long wgrad_floats(const conv_layer *c)
+{
+    return (c->wino ? 16L * c->g.C : conv_K(c)) * c->filters;
 }
 
 /* per-thread workspace: patch matrix, its gradient, partial kernel and bias gradients */
 static long thread_floats(const conv_layer *c, int n)
 {
-    return 2 * cols_floats(c, n) + conv_K(c) * c->filters + c->filters;
+    return 2 * cols_floats(c, n) + wgrad_floats(c) + c->filters;
 }
 
 /* images per work item: about a chunk's worth, and at least 4 items per thread */
@@ -114,8 +153,24 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     c->gt = (dn_conv_geom){.H = g->OH, .W = g->OW, .C = c->filters, .KH = c->kh, .KW = c->kw,
                            .SH = 1, .SW = 1, .PT = c->kh - 1 - g->PT, .PL = c->kw - 1 - g->PL,
                            .OH = g->H, .OW = g->W};
+    c->wino = dn_winograd_fits(g) && g->C >= WINO_MIN_CHANNELS &&
+              c->filters >= WINO_MIN_CHANNELS;
+    c->wino_dx = c->wino && dn_winograd_fits(&c->gt);
     c->wflip = malloc((size_t)(conv_K(c) * c->filters) * sizeof(float));
-    if (!c->wflip)
+    if (!conv_pointwise(c) && conv_K(c) < SMALL_K && g->PT == 0 && g->PL == 0 &&
+        (long)(g->OH - 1) * g->SH + g->KH <= g->H && (long)(g->OW - 1) * g->SW + g->KW <= g->W) {
+        c->koff = malloc((size_t)conv_K(c) * sizeof(long));
+        if (!c->koff)
+            return dn_fail(err, errlen, "%s: out of memory", l->name);
+        for (int kh = 0, k = 0; kh < c->kh; kh++)
+            for (int kw = 0; kw < c->kw; kw++)
+                for (int ci = 0; ci < g->C; ci++)
+                    c->koff[k++] = ((long)kh * g->W + kw) * g->C + ci;
+    }
+    if (c->wino)
+        c->U = malloc((size_t)(32L * g->C * c->filters) * sizeof(float));
+    c->Ut = c->U ? c->U + 16L * g->C * c->filters : NULL;
+    if (!c->wflip || (c->wino && !c->U))
         return dn_fail(err, errlen, "%s: out of memory", l->name);
     int kshape[4] = {c->kh, c->kw, g->C, c->filters};
     if (dn_layer_add_param(l, "kernel", 4, kshape, 1, err, errlen))
@@ -159,6 +214,24 @@ static void conv_forward_item(void *ctx, long item, int thread)
     const long r0 = item * j->ipi * per_img, r1 = b1 * per_img, step = chunk_rows(c);
     float *cols = thread_scratch(j, thread);
     const float *bias = c->use_bias ? l->params[1].data : NULL;
+    if (c->wino) {
+        dn_winograd3x3(j->x, &c->g, c->U, F, bias, l->act, item * j->ipi, b1, cols, l->out.data);
+        return;
+    }
+    if (conv_in_place(c)) {
+        const int OH = c->g.OH, OW = c->g.OW;
+        for (long b = item * j->ipi; b < b1; b++)
+            for (int oh = 0; oh < OH; oh++) {
+                float *out = l->out.data + (b * OH + oh) * OW * F;
+                if (bias)
+                    for (int r = 0; r < OW; r++)
+                        memcpy(out + (long)r * F, bias, (size_t)F * sizeof(float));
+                const dn_operand a = patches_of_row(c, j->x, b, oh, 0);
+                dn_small_sgemm(OW, F, (int)K, &a, l->params[0].data, out, bias != NULL);
+                dn_act_forward(l->act, out, OW, F);
+            }
+        return;
+    }
     for (long p0 = r0; p0 < r1; p0 += step) {
         long p1 = p0 + step < r1 ? p0 + step : r1;
         float *out = l->out.data + p0 * F;
@@ -173,8 +246,11 @@ static void conv_forward_item(void *ctx, long item, int thread)
             for (long r = 0; r < p1 - p0; r++)
                 for (int f = 0; f < F; f++)
                     out[r * F + f] = bias[f];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p1 - p0), F, (int)K, 1.0f,
-                    a, (int)K, l->params[0].data, F, bias ? 1.0f : 0.0f, out, F);
+        const dn_operand pa = {a, K, 1, NULL, NULL};
+        if (K >= SMALL_K ||
+            !dn_small_sgemm((int)(p1 - p0), F, (int)K, &pa, l->params[0].data, out, bias != NULL))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(p1 - p0), F, (int)K,
+                        1.0f, a, (int)K, l->params[0].data, F, bias ? 1.0f : 0.0f, out, F);
         dn_act_forward(l->act, out, p1 - p0, F);
     }
 }
@@ -184,6 +260,8 @@ static void conv_forward(dn_layer *l, const float *x, int n, int training, dn_rn
     (void)training;
     (void)rng;
     conv_layer *c = (conv_layer *)l;
+    if (c->wino)
+        dn_winograd_kernel(l->params[0].data, c->g.C, c->filters, c->U);
     conv_job j = {c, x, NULL, n, item_images(c, n)};
     dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_forward_item, &j);
 }
@@ -201,8 +279,8 @@ static void conv_backward_item(void *ctx, long item, int thread)
     const int transposed = j->dx && conv_transposed_dx(c);
     float *cols = thread_scratch(j, thread);
     float *dcols = cols + cols_floats(c, j->n);
-    float *dw = cols + per - K * F - F;    /* this thread's partial sums */
-    float *db = dw + K * F;
+    float *dw = cols + per - wgrad_floats(c) - F;    /* this thread's partial sums */
+    float *db = dw + wgrad_floats(c);
     const float *w = l->params[0].data;
     if (j->dx && !transposed)
         memset(j->dx + b0 * l->in_size, 0, (size_t)((b1 - b0) * l->in_size) * sizeof(float));
@@ -212,17 +290,35 @@ static void conv_backward_item(void *ctx, long item, int thread)
         float *dz = l->delta.data + p0 * F;
         if (!l->dz_ready)
             dn_act_backward(l->act, l->out.data + p0 * F, dz, m, F);
-        if (grads) {
+        if (grads)
             for (int r = 0; r < m; r++)
                 for (int f = 0; f < F; f++)
                     db[f] += dz[(long)r * F + f];
+        if (grads && conv_in_place(c)) {
+            /* dw (K x F) += patches^T dz, an output row (or what the chunk holds of it) at a time */
+            const int OW = c->g.OW;
+            for (long q = p0; q < p1;) {
+                long b = q / per_img, r = q % per_img;
+                int oh = (int)(r / OW), ow = (int)(r % OW);
+                int cnt = (int)min_l(OW - ow, p1 - q);
+                dn_operand a = patches_of_row(c, j->x, b, oh, ow);
+                a.rs = 0;
+                a.ks = (long)c->g.SW * c->g.C;
+                a.rt = c->koff;
+                a.kt = NULL;
+                dn_small_sgemm((int)K, F, cnt, &a, l->delta.data + q * F, dw, 1);
+                q += cnt;
+            }
+        } else if (grads && !c->wino) {
             const float *a = cols;
             if (conv_pointwise(c))
                 a = j->x + p0 * K;
             else
                 dn_im2col_nhwc(j->x, &c->g, p0, p1, cols);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, F, m, 1.0f, a, (int)K,
-                        dz, F, 1.0f, dw, F);
+            const dn_operand pa = {a, 1, K, NULL, NULL};
+            if (K >= SMALL_K || !dn_small_sgemm((int)K, F, m, &pa, dz, dw, 1))
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, F, m, 1.0f, a,
+                            (int)K, dz, F, 1.0f, dw, F);
         }
         if (j->dx && conv_pointwise(c)) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, (int)K, F, 1.0f, dz, F, w, F,
@@ -233,11 +329,17 @@ static void conv_backward_item(void *ctx, long item, int thread)
             dn_col2im_nhwc(dcols, &c->g, p0, p1, j->dx);
         }
     }
+    if (grads && c->wino)
+        dn_winograd3x3_grad(j->x, &c->g, l->delta.data, F, b0, b1, cols, dw);
     if (!transposed)
         return;
     /* dx = the output gradient (now complete for these images) convolved with the
      * flipped kernel: the same im2col + sgemm as forward, written straight into dx */
     const int C = c->g.C;
+    if (c->wino_dx) {
+        dn_winograd3x3(l->delta.data, &c->gt, c->Ut, C, NULL, DN_ACT_LINEAR, b0, b1, cols, j->dx);
+        return;
+    }
     const long K2 = dx_K(c), in_img = (long)c->g.H * c->g.W, step2 = dx_chunk_rows(c);
     for (long q0 = b0 * in_img; q0 < b1 * in_img; q0 += step2) {
         long q1 = min_l(q0 + step2, b1 * in_img);
@@ -253,10 +355,10 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
     if (!l->trainable && !dx)
         return;
     const int F = c->filters, T = dn_cpu_threads();
-    const long K = conv_K(c), per = thread_floats(c, n);
-    float *part = l->scratch->data + per - K * F - F;
+    const long K = conv_K(c), per = thread_floats(c, n), KF = wgrad_floats(c);
+    float *part = l->scratch->data + per - KF - F;
     for (int t = 0; t < T; t++)
-        memset(part + t * per, 0, (size_t)(K * F + F) * sizeof(float));
+        memset(part + t * per, 0, (size_t)(KF + F) * sizeof(float));
     if (dx && conv_transposed_dx(c)) {
         const int C = c->g.C, KH = c->kh, KW = c->kw;
         const float *w = l->params[0].data;
@@ -266,29 +368,32 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
                     for (int f = 0; f < F; f++)
                         c->wflip[(((long)(KH - 1 - kh) * KW + (KW - 1 - kw)) * F + f) * C + ci] =
                             w[(((long)kh * KW + kw) * C + ci) * F + f];
+        if (c->wino_dx)
+            dn_winograd_kernel(c->wflip, F, C, c->Ut);
     }
     conv_job j = {c, x, dx, n, item_images(c, n)};
     dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_backward_item, &j);
     if (!l->trainable)
         return;
-    /* sum the threads' partial gradients */
-    float *dw = l->params[0].grad;
-    memcpy(dw, part, (size_t)(K * F) * sizeof(float));
-    if (c->use_bias)
-        memcpy(l->params[1].grad, part + K * F, (size_t)F * sizeof(float));
+    /* sum the threads' partial gradients (into the first thread's) */
     for (int t = 1; t < T; t++) {
         const float *p = part + t * per;
-        for (long i = 0; i < K * F; i++)
-            dw[i] += p[i];
-        if (c->use_bias)
-            for (int f = 0; f < F; f++)
-                l->params[1].grad[f] += p[K * F + f];
+        for (long i = 0; i < KF + F; i++)
+            part[i] += p[i];
     }
+    if (c->wino)
+        dn_winograd_kernel_grad(part, c->g.C, F, l->params[0].grad);
+    else
+        memcpy(l->params[0].grad, part, (size_t)(K * F) * sizeof(float));
+    if (c->use_bias)
+        memcpy(l->params[1].grad, part + KF, (size_t)F * sizeof(float));
 }
 
 static void conv_fini(dn_layer *l)
 {
     free(((conv_layer *)l)->wflip);
+    free(((conv_layer *)l)->U);
+    free(((conv_layer *)l)->koff);
 }
 
 static const dn_layer_ops conv_ops = {

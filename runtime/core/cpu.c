@@ -7,9 +7,16 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DN_AVX2 1
+#endif
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int nthreads = 1;
+#ifdef DN_AVX2
+static int avx2_fma;    /* dn_small_sgemm's kernel can run */
+#endif
 
 static void init_once(void)
 {
@@ -23,6 +30,9 @@ static void init_once(void)
     nthreads = 1;
 #endif
     openblas_set_num_threads(1);
+#ifdef DN_AVX2
+    avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
 }
 
 void dn_cpu_init(void)
@@ -91,6 +101,90 @@ void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
             j.pieces = span / 16 > 1 ? span / 16 : 1;
     }
     dn_parallel_for(j.pieces, gemm_piece, &j);
+}
+
+#ifdef DN_AVX2
+/* Rows i0..i0+RB of C = A B, columns j0..j0+8*NV, all of K at once: RB x NV accumulators
+ * (at most 6 x 2 of the 16 ymm registers), one B row and one broadcast A value per step */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+block(int RB, int NV, int K, const dn_operand *A, int i, const float *B, int N, float *Cm,
+      int add)
+{
+    __m256 acc[6][2];
+    const float *ar[6];
+    for (int r = 0; r < RB; r++)
+        ar[r] = A->p + (A->rt ? A->rt[i + r] : (i + r) * A->rs);
+    for (int r = 0; r < RB; r++)
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = add ? _mm256_loadu_ps(Cm + (long)r * N + 8 * v) : _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m256 b[2];
+        for (int v = 0; v < NV; v++)
+            b[v] = _mm256_loadu_ps(B + (long)k * N + 8 * v);
+        const long ko = A->kt ? A->kt[k] : k * A->ks;
+        for (int r = 0; r < RB; r++) {
+            __m256 a = _mm256_broadcast_ss(ar[r] + ko);
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < RB; r++)
+        for (int v = 0; v < NV; v++)
+            _mm256_storeu_ps(Cm + (long)r * N + 8 * v, acc[r][v]);
+}
+
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+row_block(int RB, int K, const dn_operand *A, int i, const float *B, int N, float *Cm, int add)
+{
+    int j = 0;
+    for (; j + 16 <= N; j += 16)
+        block(RB, 2, K, A, i, B + j, N, Cm + (long)i * N + j, add);
+    if (j < N)
+        block(RB, 1, K, A, i, B + j, N, Cm + (long)i * N + j, add);
+}
+
+static __attribute__((target("avx2,fma"))) void small_gemm(int M, int N, int K,
+                                                           const dn_operand *A, const float *B,
+                                                           float *Cm, int add)
+{
+    int i = 0;
+    for (; i + 6 <= M; i += 6)
+        row_block(6, K, A, i, B, N, Cm, add);
+    switch (M - i) {
+    case 5: row_block(5, K, A, i, B, N, Cm, add); break;
+    case 4: row_block(4, K, A, i, B, N, Cm, add); break;
+    case 3: row_block(3, K, A, i, B, N, Cm, add); break;
+    case 2: row_block(2, K, A, i, B, N, Cm, add); break;
+    case 1: row_block(1, K, A, i, B, N, Cm, add); break;
+    default: break;
+    }
+}
+
+#endif
+
+int dn_small_sgemm_fits(int N)
+{
+#ifdef DN_AVX2
+    dn_cpu_init();
+    return N % 8 == 0 && avx2_fma;
+#else
+    (void)N;
+    return 0;
+#endif
+}
+
+int dn_small_sgemm(int M, int N, int K, const dn_operand *A, const float *B, float *Cm, int add)
+{
+#ifdef DN_AVX2
+    dn_cpu_init();
+    if (N % 8 == 0 && avx2_fma) {
+        small_gemm(M, N, K, A, B, Cm, add);
+        return 1;
+    }
+#else
+    (void)M, (void)K, (void)A, (void)B, (void)Cm, (void)add;
+#endif
+    return 0;
 }
 
 void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, float *cols)

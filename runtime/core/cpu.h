@@ -7,6 +7,8 @@
 #ifndef DN_CPU_H
 #define DN_CPU_H
 
+#include "activation.h"
+
 #include <cblas.h>
 
 /* Counts the online cores (sysconf) once, or fewer when OMP_NUM_THREADS asks; later
@@ -26,6 +28,23 @@ void dn_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
               float alpha, const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
+/* A left operand read in place: element (r, k) at p + row offset + column offset, each a
+ * stride (rs, ks) or, where the table is not NULL, an entry of it (rt[r], kt[k]). Strides
+ * give a matrix or its transpose; a table gives a convolution's patches without im2col. */
+typedef struct dn_operand {
+    const float *p;
+    long rs, ks;
+    const long *rt, *kt;
+} dn_operand;
+
+/* Row-major packed C (M x N) = A B, or += when add, B (K x N) packed: register-blocked
+ * AVX2/FMA for the small products of convolutions, which sgemm's packing of both operands
+ * and its separate pass zeroing C make slow. Returns 0 without touching C where it cannot
+ * (no AVX2 and FMA, or N not a multiple of 8): the caller then uses cblas. */
+int dn_small_sgemm(int M, int N, int K, const dn_operand *A, const float *B, float *Cm, int add);
+/* whether dn_small_sgemm runs for products N columns wide */
+int dn_small_sgemm_fits(int N);
+
 typedef struct dn_conv_geom {
     int H, W, C;          /* input per example */
     int KH, KW, SH, SW;
@@ -38,5 +57,23 @@ typedef struct dn_conv_geom {
 void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, float *cols);
 /* Adds the patch-matrix rows p0..p1 back into dx (the transpose of dn_im2col_nhwc). */
 void dn_col2im_nhwc(const float *cols, const dn_conv_geom *g, long p0, long p1, float *dx);
+
+/* 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (winograd.c). */
+int dn_winograd_fits(const dn_conv_geom *g);
+/* floats of per-thread workspace dn_winograd3x3 needs for geometry g and F outputs */
+long dn_winograd_workspace(const dn_conv_geom *g, int F);
+/* U (16 * C * F floats) from an HWIO (3, 3, C, F) kernel; recompute when it changes */
+void dn_winograd_kernel(const float *w, int C, int F, float *U);
+/* y = act(x conv w + bias) for images b0..b1 (NHWC, whole images at x and y), with U
+ * from dn_winograd_kernel; bias may be NULL; ws holds dn_winograd_workspace floats. */
+void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F,
+                    const float *bias, dn_activation act, long b0, long b1, float *ws,
+                    float *y);
+/* The kernel gradient in Winograd's domain: dU (16 * C * F floats) += its share from images
+ * b0..b1 of input x and output gradient dy (dL/dz, NHWC). ws as for dn_winograd3x3. */
+void dn_winograd3x3_grad(const float *x, const dn_conv_geom *g, const float *dy, int F,
+                         long b0, long b1, float *ws, float *dU);
+/* dw (HWIO, 9 * C * F floats) = the kernel gradient that dU stands for */
+void dn_winograd_kernel_grad(const float *dU, int C, int F, float *dw);
 
 #endif

@@ -94,7 +94,52 @@ static void pool_forward(dn_layer *l, const float *x, int n, int training, dn_rn
 /* The gradient goes to the first input in the window equal to the maximum (the one a
  * recorded argmax would name); finding it again spares forward an index per output.
  * Channels are searched together, in blocks, with branch-free updates that vectorise. */
-#define POOL_BLOCK 256
+#define POOL_BLOCK 64
+
+/* whether no input lies in two windows (stride >= pool): backward then writes each input
+ * once instead of adding, and only inputs outside every window need zeroing */
+static int disjoint(const dn_conv_geom *g)
+{
+    return g->SH >= g->KH && g->SW >= g->KW;
+}
+
+/* whether the windows cover the whole input, so no input needs zeroing */
+static int covering(const dn_conv_geom *g)
+{
+    return g->SH == g->KH && g->SW == g->KW && g->PT == 0 && g->PL == 0 &&
+           g->OH * g->SH == g->H && g->OW * g->SW == g->W;
+}
+
+/* One window's channels c0..c0+nc: each channel's gradient goes to the first input equal
+ * to the maximum, the rest of the window gets 0 (written, or added when windows overlap). */
+static void route_window(const dn_conv_geom *g, int h0, int h1, int w0, int w1, int c0, int nc,
+                         const float *restrict img, const float *restrict o,
+                         const float *restrict dy, float *restrict d, int add)
+{
+    float open[POOL_BLOCK];    /* 1 while the channel's winner is still to be found */
+    for (int c = 0; c < nc; c++)
+        open[c] = 1.0f;
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const long at = ((long)ih * g->W + iw) * g->C + c0;
+            const float *restrict v = img + at;
+            float *restrict dd = d + at;
+            if (add) {
+                for (int c = 0; c < nc; c++) {
+                    /* a NaN maximum equals nothing: it gets no gradient */
+                    float hit = v[c] == o[c] ? open[c] : 0.0f;
+                    dd[c] += hit * dy[c];
+                    open[c] -= hit;
+                }
+            } else {
+                for (int c = 0; c < nc; c++) {
+                    float hit = v[c] == o[c] ? open[c] : 0.0f;
+                    dd[c] = hit * dy[c];
+                    open[c] -= hit;
+                }
+            }
+        }
+}
 
 static void pool_backward_part(void *ctx, long b, int thread)
 {
@@ -102,31 +147,20 @@ static void pool_backward_part(void *ctx, long b, int thread)
     const pool_job *j = ctx;
     dn_layer *l = &j->p->base;
     const dn_conv_geom *g = &j->p->g;
-    const int C = g->C;
+    const int C = g->C, add = !disjoint(g);
     const float *img = j->x + b * l->in_size;
     float *d = j->dx + b * l->in_size;
     const float *o = l->out.data + b * l->out_size;
     const float *dy = l->delta.data + b * l->out_size;
-    float open[POOL_BLOCK];    /* 1 while the channel's winner is still to be found */
-    memset(d, 0, (size_t)l->in_size * sizeof(float));
+    if (!covering(g))
+        memset(d, 0, (size_t)l->in_size * sizeof(float));
     for (int oh = 0; oh < g->OH; oh++) {
         for (int ow = 0; ow < g->OW; ow++, o += C, dy += C) {
             int h0, h1, w0, w1;
             window(g, oh, ow, &h0, &h1, &w0, &w1);
             for (int c0 = 0; c0 < C; c0 += POOL_BLOCK) {
                 int nc = C - c0 < POOL_BLOCK ? C - c0 : POOL_BLOCK;
-                for (int c = 0; c < nc; c++)
-                    open[c] = 1.0f;
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) {
-                        const long at = ((long)ih * g->W + iw) * C + c0;
-                        for (int c = 0; c < nc; c++) {
-                            /* a NaN maximum equals nothing: it gets no gradient */
-                            float hit = img[at + c] == o[c0 + c] ? open[c] : 0.0f;
-                            d[at + c] += hit * dy[c0 + c];
-                            open[c] -= hit;
-                        }
-                    }
+                route_window(g, h0, h1, w0, w1, c0, nc, img, o + c0, dy + c0, d, add);
             }
         }
     }

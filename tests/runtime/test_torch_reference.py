@@ -77,6 +77,14 @@ CONVS = [  # filters, kh, kw, sh, sw, padding, activation, (H, W, C)
     # K = 3*3*64: the runtime's cache-sized chunks then end inside an image
     (8, 3, 3, 1, 1, "same", "relu", (20, 20, 64)),
     (8, 3, 3, 2, 2, "same", "linear", (21, 21, 64)),
+    # 3x3 stride 1 with >= 8 channels each way goes by Winograd: odd sizes, tiles that end
+    # past the output, filters on and off the vector kernel's multiples of 8
+    (16, 3, 3, 1, 1, "valid", "relu", (13, 11, 8)),
+    (12, 3, 3, 1, 1, "same", "tanh", (9, 7, 16)),
+    # few input channels, no padding, filters a multiple of 8: patches read in place
+    (8, 3, 3, 1, 1, "valid", "relu", (11, 9, 1)),
+    (16, 3, 3, 2, 2, "valid", "linear", (13, 12, 3)),
+    (8, 3, 3, 1, 1, "valid", "relu", (130, 131, 1)),   # cache-sized chunks end mid-row
 ]
 
 
