@@ -9,7 +9,11 @@ import subprocess
 import sys
 import time
 
-PYPI_PYTHONS = ["/work/main/.venv/bin/python", os.path.expanduser("~/.venv/bin/python")]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# scripts/install-bench-deps.sh puts PyPI's torch in .venv-bench; DEEPNB_TORCH_PYTHON names another
+PYPI_PYTHONS = [p for p in (os.environ.get("DEEPNB_TORCH_PYTHON"),
+                            os.path.join(REPO, ".venv-bench", "bin", "python"),
+                            os.path.join(REPO, ".venv", "bin", "python")) if p]
 
 
 def torch_bench(secs):

@@ -109,10 +109,18 @@ static long wgrad_floats(const conv_layer *c)
     return (c->wino ? 16L * c->g.C : conv_K(c)) * c->filters;
 }
 
-/* per-thread workspace: patch matrix, its gradient, partial kernel and bias gradients */
+/* per-thread workspace: patch matrix and its gradient */
 static long thread_floats(const conv_layer *c, int n)
 {
-    return 2 * cols_floats(c, n) + wgrad_floats(c) + c->filters;
+    return 2 * cols_floats(c, n);
+}
+
+/* a work item's partial kernel and bias gradients. Partial sums belong to items, not
+ * threads, and are added in item order: whichever thread takes an item, a run repeats
+ * bit for bit. */
+static long part_floats(const conv_layer *c)
+{
+    return wgrad_floats(c) + c->filters;
 }
 
 /* images per work item: about a chunk's worth, and at least 4 items per thread */
@@ -124,6 +132,12 @@ static long item_images(const conv_layer *c, int n)
     if (k > fair)
         k = fair;
     return k > 0 ? k : 1;
+}
+
+static long n_items(const conv_layer *c, int n)
+{
+    long ipi = item_images(c, n);
+    return (n + ipi - 1) / ipi;
 }
 
 static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
@@ -185,8 +199,8 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
 static int conv_reserve(dn_layer *l, int n, char *err, size_t errlen)
 {
     conv_layer *c = (conv_layer *)l;
-    long per_thread = thread_floats(c, n);
-    return dn_tensor_reserve(l->scratch, (size_t)(per_thread * dn_cpu_threads()), err, errlen);
+    long floats = thread_floats(c, n) * dn_cpu_threads() + n_items(c, n) * part_floats(c);
+    return dn_tensor_reserve(l->scratch, (size_t)floats, err, errlen);
 }
 
 typedef struct conv_job {
@@ -201,6 +215,12 @@ static float *thread_scratch(const conv_job *j, int thread)
 {
     const conv_layer *c = j->c;
     return c->base.scratch->data + thread * thread_floats(c, j->n);
+}
+
+static float *item_partial(const conv_job *j, long item)
+{
+    const conv_layer *c = j->c;
+    return c->base.scratch->data + dn_cpu_threads() * thread_floats(c, j->n) + item * part_floats(c);
 }
 
 static void conv_forward_item(void *ctx, long item, int thread)
@@ -275,12 +295,13 @@ static void conv_backward_item(void *ctx, long item, int thread)
     const long K = conv_K(c), per_img = (long)c->g.OH * c->g.OW;
     const long b0 = item * j->ipi, b1 = min_l((item + 1) * j->ipi, j->n);
     const long r0 = b0 * per_img, r1 = b1 * per_img, step = chunk_rows(c);
-    const long per = thread_floats(c, j->n);
     const int transposed = j->dx && conv_transposed_dx(c);
     float *cols = thread_scratch(j, thread);
     float *dcols = cols + cols_floats(c, j->n);
-    float *dw = cols + per - wgrad_floats(c) - F;    /* this thread's partial sums */
+    float *dw = item_partial(j, item);               /* this item's partial sums */
     float *db = dw + wgrad_floats(c);
+    if (grads)
+        memset(dw, 0, (size_t)part_floats(c) * sizeof(float));
     const float *w = l->params[0].data;
     if (j->dx && !transposed)
         memset(j->dx + b0 * l->in_size, 0, (size_t)((b1 - b0) * l->in_size) * sizeof(float));
@@ -354,11 +375,8 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
     conv_layer *c = (conv_layer *)l;
     if (!l->trainable && !dx)
         return;
-    const int F = c->filters, T = dn_cpu_threads();
-    const long K = conv_K(c), per = thread_floats(c, n), KF = wgrad_floats(c);
-    float *part = l->scratch->data + per - KF - F;
-    for (int t = 0; t < T; t++)
-        memset(part + t * per, 0, (size_t)(KF + F) * sizeof(float));
+    const int F = c->filters;
+    const long K = conv_K(c), KF = wgrad_floats(c);
     if (dx && conv_transposed_dx(c)) {
         const int C = c->g.C, KH = c->kh, KW = c->kw;
         const float *w = l->params[0].data;
@@ -372,12 +390,14 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
             dn_winograd_kernel(c->wflip, F, C, c->Ut);
     }
     conv_job j = {c, x, dx, n, item_images(c, n)};
-    dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_backward_item, &j);
+    const long items = n_items(c, n);
+    dn_parallel_for(items, conv_backward_item, &j);
     if (!l->trainable)
         return;
-    /* sum the threads' partial gradients (into the first thread's) */
-    for (int t = 1; t < T; t++) {
-        const float *p = part + t * per;
+    /* sum the items' partial gradients in item order (into the first item's) */
+    float *part = item_partial(&j, 0);
+    for (long it = 1; it < items; it++) {
+        const float *p = item_partial(&j, it);
         for (long i = 0; i < KF + F; i++)
             part[i] += p[i];
     }

@@ -253,10 +253,6 @@ static void test_failed_save(const char *dir)
 
 int main(void)
 {
-    /* Several threads sum conv2d's weight gradients in whichever order they took the
-     * images, so training does not repeat bit for bit; one thread lets the comparisons
-     * of trained models be exact. */
-    setenv("OMP_NUM_THREADS", "1", 1);
     char *dir = scratch_dir();
     test_round_trip(dir, 0);
     test_round_trip(dir, 1);
