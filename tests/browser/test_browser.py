@@ -3,7 +3,8 @@ Notebook 6.4 (Debian's /usr/bin/python3), each served headless on 127.0.0.1 and 
 in headless Chromium through its own UI: open a notebook the test wrote, Run All from
 the menu, read the outputs from the DOM, interrupt a `!sleep 30` cell with the toolbar
 button, run the next cell with Shift-Enter. Screenshots of each UI land in the test's tmp
-dir (ui-<name>-outputs.png while the sleep runs, ui-<name>-interrupted.png at the end; failure-<name>.png and the page source when a step fails).
+dir: ui-<name>-outputs.png while the sleep runs, ui-<name>-interrupted.png at the end,
+failure-<name>.png and failure-<name>.html (the page source) when a step fails.
 """
 import json
 import os
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEBIAN_PY, VENV_PY, Server, tagged_pids
-from wdclient import ENTER, SHIFT
+from browser_harness import (CHROMEDRIVER, CHROMIUM, DEBIAN_PY, KERNEL_BIN, TAG, TAG_VAR,
+                             VENV_PY, Server, kill_tagged, require_browser, tagged_pids,
+                             write_kernelspec)
+from wdclient import ENTER, SHIFT, Browser
 
 CELLS = [
     "%pwd",
@@ -240,6 +243,55 @@ def run_scenario(ui_cls, server, browser, tmp_path, root):
             pass
         print(f"server log ({server.log_path}):\n{server.log()}")
         raise
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_process_left_behind():
+    """Whatever a test left running (a kernel, Chromium) is killed by tag at the end; a
+    missing kernel binary is a broken setup, not a reason to skip."""
+    if not KERNEL_BIN.exists():
+        pytest.fail(f"kernel binary {KERNEL_BIN} not built (set DEEPNB_BUILD)", pytrace=False)
+    yield
+    left = kill_tagged()
+    if left:
+        print(f"browser tests: killed {len(left)} process(es) left behind: {left}")
+
+
+@pytest.fixture
+def jupyter_env(tmp_path):
+    """A private Jupyter world: HOME, config, data, runtime dirs and JUPYTER_PATH with
+    the deepnb kernelspec, plus the process tag. Returns (env, dirs)."""
+    require_browser()
+    dirs = {k: tmp_path / k for k in ("home", "config", "data", "runtime", "root",
+                                      "chrome-profile", "prefix")}
+    for d in dirs.values():
+        d.mkdir()
+    share = dirs["prefix"] / "share" / "jupyter"
+    spec = write_kernelspec(share)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JUPYTER", "JPY_", "PYTHON", "VIRTUAL_ENV"))}
+    env.update({
+        "HOME": str(dirs["home"]),
+        "JUPYTER_PATH": str(share),
+        "JUPYTER_DATA_DIR": str(dirs["data"]),
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        TAG_VAR: TAG,
+    })
+    dirs["spec"] = spec
+    yield env, dirs
+    kill_tagged()
+
+
+@pytest.fixture
+def browser(jupyter_env, tmp_path):
+    require_browser()
+    env, dirs = jupyter_env
+    b = Browser(CHROMEDRIVER, CHROMIUM, str(dirs["chrome-profile"]), env,
+                str(tmp_path / "chromedriver.log"))
+    yield b
+    b.close()
 
 
 def start_server(argv, jupyter_env, tmp_path):

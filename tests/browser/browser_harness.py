@@ -1,17 +1,17 @@
-"""Machinery for the browser tests: a deepnb kernelspec in a private Jupyter tree, a
-Jupyter server (JupyterLab 4 from the repository's .venv, or Debian's classic Notebook
-6.4) on a free port with a token, and headless Chromium through chromedriver.
+"""What the browser tests share: where things are, the per-session process tag and the
+kill by tag, the Jupyter server process, the deepnb kernelspec. (A module of its own,
+not a conftest.py: test modules of other folders import their own `conftest`, and
+pytest keeps one module of that name.)
 
 Every process these tests start (servers, kernels, chromedriver, Chromium and their
-children) carries DEEPNB_BROWSER_TEST_TAG=<per-session id> in its environment; each
-test's teardown and the end of the session kill any such process still running, by pid.
+children) carries DEEPNB_BROWSER_TEST_TAG=<per-session id> in its environment, so any
+such process still running can be found and killed by pid.
 """
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wdclient import Browser, free_port, stop_group  # noqa: E402
+from wdclient import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("DEEPNB_BUILD") or REPO / "build")
@@ -62,18 +61,6 @@ def kill_tagged():
         except ProcessLookupError:
             pass
     return pids
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session, exitstatus):
-    left = kill_tagged()
-    if left:
-        sys.stderr.write(f"\nbrowser conftest: killed {len(left)} process(es) left behind\n")
-
-
-def pytest_sessionstart(session):
-    if not KERNEL_BIN.exists():
-        pytest.exit(f"kernel binary {KERNEL_BIN} not built (set DEEPNB_BUILD)", returncode=2)
 
 
 def require_browser():
@@ -144,40 +131,3 @@ def write_kernelspec(share):
     spec.setdefault("env", {})[TAG_VAR] = TAG
     spec_path.write_text(json.dumps(spec, indent=1))
     return spec
-
-
-@pytest.fixture
-def jupyter_env(tmp_path):
-    """A private Jupyter world: HOME, config, data, runtime dirs and JUPYTER_PATH with
-    the deepnb kernelspec, plus the process tag. Returns (env, dirs)."""
-    require_browser()
-    dirs = {k: tmp_path / k for k in ("home", "config", "data", "runtime", "root",
-                                      "chrome-profile", "prefix")}
-    for d in dirs.values():
-        d.mkdir()
-    share = dirs["prefix"] / "share" / "jupyter"
-    spec = write_kernelspec(share)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("JUPYTER", "JPY_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update({
-        "HOME": str(dirs["home"]),
-        "JUPYTER_PATH": str(share),
-        "JUPYTER_DATA_DIR": str(dirs["data"]),
-        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        TAG_VAR: TAG,
-    })
-    dirs["spec"] = spec
-    yield env, dirs
-    kill_tagged()
-
-
-@pytest.fixture
-def browser(jupyter_env, tmp_path):
-    require_browser()
-    env, dirs = jupyter_env
-    b = Browser(CHROMEDRIVER, CHROMIUM, str(dirs["chrome-profile"]), env,
-                str(tmp_path / "chromedriver.log"))
-    yield b
-    b.close()
