@@ -2,7 +2,8 @@
 # Installs what deepnb needs to build, run and test on Debian 12, as root:
 #  - system libraries and tools, and Debian's Jupyter stack (/usr/bin/python3:
 #    jupyter_client 7.4, nbconvert, classic Notebook 6.4, jupyter_kernel_test 0.4.5,
-#    numpy, h5py, Pillow, torch 1.13 — the numerical references for tests);
+#    numpy, h5py, Pillow, torch 1.13 — the numerical references for tests;
+#    Chromium and chromedriver for the browser tests of JupyterLab and the Notebook);
 #  - PyPI's current Jupyter stack in .venv (jupyter_client 8, JupyterLab 4, ipykernel 7,
 #    jupyter_kernel_test 0.7), made with the python3 first on PATH.
 # Safe to run again: it installs only what is missing.
@@ -17,6 +18,7 @@ apt_pkgs=(
   python3-jupyter-kernel-test jupyter-notebook python3-pytest
   python3-numpy python3-h5py python3-pil python3-torch python3-skimage
   darknet dataset-fashion-mnist
+  chromium chromium-driver
 )
 missing=()
 for p in "${apt_pkgs[@]}"; do

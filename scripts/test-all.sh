@@ -3,8 +3,9 @@
 #  1. installs what is missing (scripts/install-deps.sh), builds (build/, CUDA when found);
 #  2. C unit tests (meson test) in that build and in an ASan+UBSan build (build-asan/);
 #  3. Python tests under Debian's stack (/usr/bin/python3: jupyter_client 7.4, torch,
-#     h5py, Pillow as references) and the kernel's tests again under PyPI's (.venv:
-#     jupyter_client 8, jupyter_kernel_test 0.7).
+#     h5py, Pillow as references; tests/browser drives JupyterLab 4 from .venv and the
+#     classic Notebook in headless Chromium) and the kernel's tests again under PyPI's
+#     (.venv: jupyter_client 8, jupyter_kernel_test 0.7).
 # Exit status 0 only when nothing failed.
 set -u -o pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +49,7 @@ fi
 export DEEPNB_BUILD=$build
 has_tests() { compgen -G "$1/test_*.py" >/dev/null; }
 debian_dirs=()
-for d in tests/jupyter tests/runtime tests/io tests/data; do has_tests "$d" && debian_dirs+=("$d"); done
+for d in tests/jupyter tests/runtime tests/io tests/data tests/browser; do has_tests "$d" && debian_dirs+=("$d"); done
 
 if [ $build_ok = 1 ] && ((${#debian_dirs[@]})); then
   step "Python tests, Debian's stack: ${debian_dirs[*]}"
