@@ -48,20 +48,19 @@ fi
 
 export DEEPNB_BUILD=$build
 has_tests() { compgen -G "$1/test_*.py" >/dev/null; }
-debian_dirs=()
-for d in tests/jupyter tests/runtime tests/io tests/data tests/browser; do has_tests "$d" && debian_dirs+=("$d"); done
-
-if [ $build_ok = 1 ] && ((${#debian_dirs[@]})); then
-  step "Python tests, Debian's stack: ${debian_dirs[*]}"
-  expected+=(python-debian)
-  /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE "${debian_dirs[@]}" \
-      --junitxml="$results/python-debian.xml"
-fi
-if [ $build_ok = 1 ] && has_tests tests/jupyter; then
-  step "Python tests, PyPI's stack (.venv): tests/jupyter"
-  expected+=(python-pypi)
-  "$root/.venv/bin/python" -m pytest -p no:cacheprovider -q -rfE tests/jupyter \
-      --junitxml="$results/python-pypi.xml"
+# One pytest process per folder: each folder has its own conftest.py, and pytest can hold
+# only one module of that name at a time.
+pytest_dir() {  # STACK PYTHON DIR
+  local name="python-$1-$(basename "$3")"
+  expected+=("$name")
+  step "Python tests, $1's stack: $3"
+  "$2" -m pytest -p no:cacheprovider -q -rfE "$3" --junitxml="$results/$name.xml"
+}
+if [ $build_ok = 1 ]; then
+  for d in tests/jupyter tests/runtime tests/io tests/data tests/browser; do
+    has_tests "$d" && pytest_dir debian /usr/bin/python3 "$d"
+  done
+  has_tests tests/jupyter && pytest_dir pypi "$root/.venv/bin/python" tests/jupyter
 fi
 # no kernel a failed test started may outlive the run
 pkill -f "$build/kernel/deepnb kernel" 2>/dev/null || true
