@@ -11,6 +11,13 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/* dn_resize_planes has an AVX2 path picked at run time (GCC/Clang on x86-64) */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DN_RESIZE_AVX2 1
+#include <immintrin.h>
+#else
+#define DN_RESIZE_AVX2 0
+#endif
 
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
@@ -39,8 +46,9 @@ struct dn_resizer {
     const unsigned char **rows;   /* the source rows of one output row's taps */
     int rows_cap;
     table ph[3], pv[3];   /* dn_resize_planes' tables, per plane */
-    v4f *pbuf;            /* its scratch: 4 float rows, their transpose, 3 outputs */
+    v4f *pbuf;            /* its scratch: 8 float rows, their transpose, 3 outputs */
     size_t pbuf_cap;
+    int avx2;             /* the CPU has AVX2 and FMA */
 };
 
 int dn_preprocess_parse(const char *name, dn_preprocess *out, char *err, size_t errlen)
@@ -69,7 +77,12 @@ const char *dn_preprocess_name(dn_preprocess p)
 
 dn_resizer *dn_resizer_new(void)
 {
-    return calloc(1, sizeof(dn_resizer));
+    dn_resizer *r = calloc(1, sizeof(dn_resizer));
+#if DN_RESIZE_AVX2
+    if (r)
+        r->avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return r;
 }
 
 static void table_fini(table *t)
@@ -590,6 +603,205 @@ static void ycc_to_rgb(const v4f *Y, const v4f *Cb, const v4f *Cr, float *dst, i
     }
 }
 
+#if DN_RESIZE_AVX2
+#define AVX2 __attribute__((target("avx2,fma")))
+AVX2 static void vrow8(const unsigned char *const *rows, int n, const int16_t *q,
+                       const int32_t *qv, size_t len, float *out);
+#endif
+
+/* The vertical pass of one plane for output rows y0 .. y0+n-1 (the last repeated
+ * past dh) into n float rows maxw apart. */
+static void vrows(dn_resizer *r, const dn_plane *pl, const table *tv, int y0, int n, int dh,
+                  float *rowf, int maxw)
+{
+    for (int l = 0; l < n; l++) {
+        int y = y0 + l < dh ? y0 + l : dh - 1;
+        for (int k = 0; k < tv->qtaps; k++)
+            r->rows[k] = pl->px + (size_t)(tv->lo[y] + (k < tv->taps ? k : tv->taps - 1)) * pl->stride;
+        float *o = rowf + (size_t)l * maxw;
+        if (tv->taps > Q_MAX_TAPS)
+            vrow_float(r->rows, tv->taps, tv->w + (size_t)y * tv->ksize, (size_t)pl->w, o);
+#if DN_RESIZE_AVX2
+        else if (r->avx2)
+            vrow8(r->rows, tv->qtaps, tv->q + (size_t)y * tv->qtaps,
+                  tv->qv + (size_t)y * tv->qtaps / 2 * 4, (size_t)pl->w, o);
+#endif
+        else
+            vrow(r->rows, tv->qtaps, tv->q + (size_t)y * tv->qtaps,
+                 tv->qv + (size_t)y * tv->qtaps / 2 * 4, (size_t)pl->w, o);
+    }
+}
+
+#if DN_RESIZE_AVX2
+/* The same with 8 rows in the lanes of 256-bit vectors, where the CPU has AVX2
+ * (chosen at run time; the rest of the build stays baseline x86-64). */
+typedef float v8f __attribute__((vector_size(32)));
+
+/* vrow with 256-bit integer vectors: 16 columns as 16-bit lanes, pairs of rows
+ * interleaved for vpmaddwd (the same Q14 arithmetic, so the same results). */
+AVX2 static void vrow8(const unsigned char *const *rows, int n, const int16_t *q,
+                       const int32_t *qv, size_t len, float *out)
+{
+    size_t i = 0;
+    const __m256 scale = _mm256_set1_ps(1.0f / Q);
+    for (; i + 16 <= len; i += 16) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+        for (int k = 0; k < n; k += 2) {
+            __m256i r0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(rows[k] + i)));
+            __m256i r1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(rows[k + 1] + i)));
+            __m256i w = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(qv + 2 * k)));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_unpacklo_epi16(r0, r1), w));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_unpackhi_epi16(r0, r1), w));
+        }
+        /* per 128-bit half: a0 has columns 0-3 | 8-11, a1 4-7 | 12-15 */
+        __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), scale);
+        __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), scale);
+        _mm256_storeu_ps(out + i, _mm256_permute2f128_ps(f0, f1, 0x20));
+        _mm256_storeu_ps(out + i + 8, _mm256_permute2f128_ps(f0, f1, 0x31));
+    }
+    for (; i < len; i++) {
+        int32_t a = 0;
+        for (int k = 0; k < n; k++)
+            a += q[k] * rows[k][i];
+        out[i] = (float)a * (1.0f / Q);
+    }
+}
+
+AVX2 static void interleave8(const float *rows, int maxw, v8f *t, int n)
+{
+    int j = 0;
+    const float *r0 = rows, *r1 = r0 + maxw, *r2 = r1 + maxw, *r3 = r2 + maxw;
+    const float *r4 = r3 + maxw, *r5 = r4 + maxw, *r6 = r5 + maxw, *r7 = r6 + maxw;
+    for (; j + 4 <= n; j += 4) {
+        __m128 a = _mm_loadu_ps(r0 + j), b = _mm_loadu_ps(r1 + j);
+        __m128 c = _mm_loadu_ps(r2 + j), d = _mm_loadu_ps(r3 + j);
+        __m128 e = _mm_loadu_ps(r4 + j), f = _mm_loadu_ps(r5 + j);
+        __m128 g = _mm_loadu_ps(r6 + j), h = _mm_loadu_ps(r7 + j);
+        _MM_TRANSPOSE4_PS(a, b, c, d);
+        _MM_TRANSPOSE4_PS(e, f, g, h);
+        t[j] = _mm256_set_m128(e, a);
+        t[j + 1] = _mm256_set_m128(f, b);
+        t[j + 2] = _mm256_set_m128(g, c);
+        t[j + 3] = _mm256_set_m128(h, d);
+    }
+    for (; j < n; j++)
+        t[j] = (v8f){r0[j], r1[j], r2[j], r3[j], r4[j], r5[j], r6[j], r7[j]};
+}
+
+#define HPLANE8_BODY(N)                                                            \
+    for (int x = 0; x < dw; x++) {                                                 \
+        const v8f *p = t + lo[x];                                                  \
+        const float *w = wt + (size_t)x * ksize;                                   \
+        __m256 a = _mm256_setzero_ps();                                            \
+        _Pragma("GCC unroll 8")                                                    \
+        for (int k = 0; k < (N); k++)                                              \
+            a = _mm256_fmadd_ps(_mm256_broadcast_ss(w + k), p[k], a);              \
+        o[x] = a;                                                                  \
+    }
+
+#define HPLANE8_FIXED(N)                                                           \
+    AVX2 static void hplane8_##N(const v8f *t, v8f *o, const int *lo, const float *wt, \
+                                 int ksize, int dw)                                \
+    {                                                                              \
+        HPLANE8_BODY(N)                                                            \
+    }
+HPLANE8_FIXED(1)
+HPLANE8_FIXED(2)
+HPLANE8_FIXED(3)
+HPLANE8_FIXED(4)
+HPLANE8_FIXED(5)
+HPLANE8_FIXED(6)
+HPLANE8_FIXED(7)
+HPLANE8_FIXED(8)
+
+AVX2 static void hplane8(const v8f *t, v8f *o, const table *th, int dw)
+{
+    const int *lo = th->lo, ksize = th->ksize;
+    const float *wt = th->w;
+    switch (th->taps) {
+    case 1: hplane8_1(t, o, lo, wt, ksize, dw); return;
+    case 2: hplane8_2(t, o, lo, wt, ksize, dw); return;
+    case 3: hplane8_3(t, o, lo, wt, ksize, dw); return;
+    case 4: hplane8_4(t, o, lo, wt, ksize, dw); return;
+    case 5: hplane8_5(t, o, lo, wt, ksize, dw); return;
+    case 6: hplane8_6(t, o, lo, wt, ksize, dw); return;
+    case 7: hplane8_7(t, o, lo, wt, ksize, dw); return;
+    case 8: hplane8_8(t, o, lo, wt, ksize, dw); return;
+    default: HPLANE8_BODY(th->taps)
+    }
+}
+
+AVX2 static void ycc_to_rgb8(const v8f *Y, const v8f *Cb, const v8f *Cr, float *dst, int y0,
+                             int dw, int dh, dn_preprocess pre)
+{
+    float m = pre == DN_PRE_SCALE01 ? 1.0f / 255 : 1.0f;
+    float a0 = 0, a1 = 0, a2 = 0;
+    if (pre == DN_PRE_VGG) {   /* channel 0 is blue then */
+        a0 = -103.939f;
+        a1 = -116.779f;
+        a2 = -123.68f;
+    }
+    int nrows = dh - y0 < 8 ? dh - y0 : 8;
+    const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f);
+    for (int x = 0; x < dw; x++) {
+        v8f y = Y[x], r = y, g = y, b = y;
+        if (Cb) {
+            v8f cb = Cb[x] - 128.0f, cr = Cr[x] - 128.0f;
+            r = y + 1.402f * cr;
+            g = y - 0.344136f * cb - 0.714136f * cr;
+            b = y + 1.772f * cb;
+        }
+        r = _mm256_min_ps(_mm256_max_ps(r, zero), top);
+        g = _mm256_min_ps(_mm256_max_ps(g, zero), top);
+        b = _mm256_min_ps(_mm256_max_ps(b, zero), top);
+        v8f c0 = pre == DN_PRE_VGG ? b : r, c2 = pre == DN_PRE_VGG ? r : b;
+        c0 = c0 * m + a0;
+        v8f c1 = g * m + a1;
+        c2 = c2 * m + a2;
+        __m128 p0 = _mm256_castps256_ps128(c0), p1 = _mm256_castps256_ps128(c1);
+        __m128 p2 = _mm256_castps256_ps128(c2), p3 = _mm_setzero_ps();
+        __m128 q0 = _mm256_extractf128_ps(c0, 1), q1 = _mm256_extractf128_ps(c1, 1);
+        __m128 q2 = _mm256_extractf128_ps(c2, 1), q3 = _mm_setzero_ps();
+        _MM_TRANSPOSE4_PS(p0, p1, p2, p3);   /* lanes were rows; now pixels */
+        _MM_TRANSPOSE4_PS(q0, q1, q2, q3);
+        float *o = dst + (size_t)y0 * dw * 3 + (size_t)x * 3;
+        size_t st = (size_t)dw * 3;
+        if (nrows == 8 && x < dw - 1) {   /* the common case, without branches */
+            _mm_storeu_ps(o, p0);
+            _mm_storeu_ps(o + st, p1);
+            _mm_storeu_ps(o + 2 * st, p2);
+            _mm_storeu_ps(o + 3 * st, p3);
+            _mm_storeu_ps(o + 4 * st, q0);
+            _mm_storeu_ps(o + 5 * st, q1);
+            _mm_storeu_ps(o + 6 * st, q2);
+            _mm_storeu_ps(o + 7 * st, q3);
+            continue;
+        }
+        __m128 px[8] = {p0, p1, p2, p3, q0, q1, q2, q3};
+        for (int l = 0; l < nrows; l++, o += st) {
+            float v[4];
+            _mm_storeu_ps(v, px[l]);
+            memcpy(o, v, sizeof(float) * (x < dw - 1 ? 4 : 3));
+        }
+    }
+}
+
+AVX2 static void planes_avx2(dn_resizer *r, const dn_plane *planes, int np, float *rowf,
+                             int maxw, float *dst, int dw, int dh, dn_preprocess pre)
+{
+    v8f *t = (v8f *)(r->pbuf + 2 * (size_t)maxw + 2), *out = t + maxw + 1;
+    for (int y0 = 0; y0 < dh; y0 += 8) {
+        for (int p = 0; p < np; p++) {
+            vrows(r, &planes[p], &r->pv[p], y0, 8, dh, rowf, maxw);
+            interleave8(rowf, maxw, t, planes[p].w);
+            hplane8(t, out + (size_t)p * dw, &r->ph[p], dw);
+        }
+        ycc_to_rgb8(out, np == 3 ? out + dw : NULL, np == 3 ? out + 2 * dw : NULL, dst, y0, dw,
+                    dh, pre);
+    }
+}
+#endif
+
 int dn_resize_planes(dn_resizer *r, const dn_plane *planes, int np, int iw, int ih,
                      float *dst, int dw, int dh, dn_preprocess pre, char *err, size_t errlen)
 {
@@ -615,10 +827,11 @@ int dn_resize_planes(dn_resizer *r, const dn_plane *planes, int np, int iw, int 
         if (r->pv[p].qtaps > qmax)
             qmax = r->pv[p].qtaps;
     }
-    size_t need = (size_t)maxw * 2 + 4 + (size_t)dw * 3;   /* rows, transpose, outputs */
+    /* 8 rows, their transpose (8 lanes), 3 outputs (8 lanes), in v4f units */
+    size_t need = (size_t)maxw * 4 + 8 + (size_t)dw * 6;
     if (need > r->pbuf_cap) {
         free(r->pbuf);
-        r->pbuf = aligned_alloc(16, need * sizeof(v4f));
+        r->pbuf = aligned_alloc(32, need * sizeof(v4f));
         r->pbuf_cap = r->pbuf ? need : 0;
     }
     if (qmax > r->rows_cap) {
@@ -632,24 +845,20 @@ int dn_resize_planes(dn_resizer *r, const dn_plane *planes, int np, int iw, int 
         snprintf(err, errlen, "out of memory resizing a %dx%d image", iw, ih);
         return -1;
     }
-    float *rowf = (float *)r->pbuf;                 /* 4 rows of maxw floats */
-    v4f *t = r->pbuf + maxw + 1, *out = t + maxw + 1;
+    float *rowf = (float *)r->pbuf;   /* 8 rows of maxw floats, then the rest */
+#if DN_RESIZE_AVX2
+    if (r->avx2) {
+        planes_avx2(r, planes, np, rowf, maxw, dst, dw, dh, pre);
+        return 0;
+    }
+#endif
+    v4f *t = r->pbuf + 2 * (size_t)maxw + 2, *out = t + maxw + 1;
     for (int y0 = 0; y0 < dh; y0 += 4) {
         for (int p = 0; p < np; p++) {
-            const dn_plane *pl = &planes[p];
-            const table *tv = &r->pv[p], *th = &r->ph[p];
-            for (int l = 0; l < 4; l++) {
-                int y = y0 + l < dh ? y0 + l : dh - 1;
-                for (int k = 0; k < tv->qtaps; k++)
-                    r->rows[k] = pl->px + (size_t)(tv->lo[y] + (k < tv->taps ? k : tv->taps - 1)) * pl->stride;
-                float *o = rowf + (size_t)l * maxw;
-                if (tv->taps > Q_MAX_TAPS)
-                    vrow_float(r->rows, tv->taps, tv->w + (size_t)y * tv->ksize, (size_t)pl->w, o);
-                else
-                    vrow(r->rows, tv->qtaps, tv->q + (size_t)y * tv->qtaps,
-                         tv->qv + (size_t)y * tv->qtaps / 2 * 4, (size_t)pl->w, o);
-            }
-            interleave4(rowf, rowf + maxw, rowf + 2 * (size_t)maxw, rowf + 3 * (size_t)maxw, t, pl->w);
+            const table *th = &r->ph[p];
+            vrows(r, &planes[p], &r->pv[p], y0, 4, dh, rowf, maxw);
+            interleave4(rowf, rowf + maxw, rowf + 2 * (size_t)maxw, rowf + 3 * (size_t)maxw, t,
+                        planes[p].w);
             hplane(t, out + (size_t)p * dw, th->lo, th->w4, th->taps, dw);
         }
         ycc_to_rgb(out, np == 3 ? out + dw : NULL, np == 3 ? out + 2 * dw : NULL, dst, y0, dw, dh, pre);
