@@ -11,6 +11,7 @@ Tolerances (values 0..255):
 """
 import gzip
 import io
+import os
 import pathlib
 import struct
 import subprocess
@@ -294,9 +295,13 @@ def test_probe_good_files(build_dir):
 # 1.0/0.29; in-gamut colour edges 4.3/0.32; saturated primaries side by side
 # (far out of gamut after JPEG's ringing) 44/1.8.
 
-def load(build_dir, path, w, h, tmp_path, pre="none", exact=False):
+def load(build_dir, path, w, h, tmp_path, pre="none", exact=False, sse2=False):
     out = tmp_path / "out.raw"
-    imgtool(build_dir, "load", path, w, h, pre, out, *(["exact"] if exact else []))
+    args = [str(build_dir / "tests" / "data" / "imgtool"), "load", str(path), str(w), str(h), pre,
+            str(out), *(["exact"] if exact else [])]
+    env = dict(os.environ, DN_RESIZE_NO_AVX2="1") if sse2 else None
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
     return np.frombuffer(out.read_bytes(), np.float32).reshape(h, w, 3)
 
 
@@ -380,6 +385,21 @@ def test_jpeg_planes_odd_sizes_scaling_enlarging(build_dir, tmp_path, kind, size
     else:
         d = np.abs(ours - unclamped_reference(f, *dst))
         assert d.max() < 1.0 and d.mean() < 0.25, (d.max(), d.mean())
+
+
+@pytest.mark.parametrize("kind", list(SUBSAMPLING))
+@pytest.mark.parametrize("dst", [(224, 224), (37, 301), (600, 450)])
+def test_jpeg_planes_sse2_path_as_avx2(build_dir, tmp_path, kind, dst):
+    """The SSE2 path (4 rows a vector) and the AVX2 one (8 rows, FMA) agree, and
+    the SSE2 one holds the same bound against the reference (where the CPU has no
+    AVX2 both runs take it)."""
+    f = tmp_path / "s.jpg"
+    save_jpeg(Image.open(CHELSEA).convert("RGB").crop((0, 0, 451, 299)), f, kind)
+    sse = load(build_dir, f, *dst, tmp_path, pre="vgg", sse2=True)
+    assert np.abs(sse - load(build_dir, f, *dst, tmp_path, pre="vgg")).max() < 0.01
+    ref = (unclamped_reference(f, *dst) - VGG_MEAN)[:, :, ::-1]
+    d = np.abs(sse - ref)
+    assert d.max() < 1.0 and d.mean() < 0.25, (d.max(), d.mean())
 
 
 def test_jpeg_planes_progressive_and_vgg(build_dir, tmp_path):
