@@ -1,4 +1,5 @@
-/* bench_decode — single-thread decode + resize to WxH float32 (VGG preprocessing),
+/* bench_decode — single-thread decode + resize to WxH float32 (VGG preprocessing)
+ * through dn_decode_resize_file, the directory source's path,
  * timed in process CPU time (the machine is shared: wall time counts neighbours),
  * the work one loader thread does per image. Prints "images/s N". Files are read
  * from disk each time (page cache), as the directory source does.

@@ -8,6 +8,7 @@ Tolerances (values 0..255):
   our vertical pass uses 14-bit weights (error below 0.05), the horizontal one floats.
   JPEG with DCT scaling (decode at 1/2, 1/4, 1/8 before resizing) vs Pillow's full
   decode + resize: mean |diff| < 2.0 (a different, equally valid, reduction).
+  The loader's JPEG planes path (dn_decode_resize_file): see its section below.
 """
 import gzip
 import io
@@ -424,6 +425,15 @@ def test_jpeg_planes_dct_scaled_dog(build_dir, tmp_path):
     """dog.jpg (768x576, 4:2:0) decodes at 1/2 to planes before the resize."""
     d = np.abs(load(build_dir, DOG, 224, 224, tmp_path) - pillow_resized(DOG, 224, 224))
     assert d.mean() < 2.0, d.mean()
+
+
+@pytest.mark.parametrize("kind", ["444", "420", "grey"])
+def test_truncated_jpeg_fails_on_the_planes_path(build_dir, tmp_path, kind):
+    f = tmp_path / "t.jpg"
+    save_jpeg(Image.open(DOG).convert("RGB"), f, kind, progressive=kind == "444")
+    f.write_bytes(truncated(f, 0.5))
+    r = imgtool(build_dir, "load", f, 224, 224, "none", tmp_path / "o.raw", check=False)
+    assert r.returncode == 1 and "truncated" in r.stderr, r.stderr
 
 
 def test_cmyk_jpeg_fails_cleanly_on_load(build_dir, tmp_path):
