@@ -292,9 +292,10 @@ def test_probe_good_files(build_dir):
 # we are within 1 level. Against Pillow's convert('RGB').resize(size, BILINEAR) the
 # difference is Pillow's per-pixel clamping of out-of-gamut RGB before it averages
 # plus its 8-bit roundings. Measured 500x375 -> 224x224 (max / mean |diff|):
-# photos (chelsea, dog) 4:4:4 3.0/0.32, 4:2:2 5.6/0.33, 4:2:0 9.6/0.34, grey
-# 1.0/0.29; in-gamut colour edges 4.3/0.32; saturated primaries side by side
-# (far out of gamut after JPEG's ringing) 44/1.8.
+# photos (chelsea, dog) 4:4:4 3.95/0.32, 4:2:2 7.8/0.32, 4:2:0 9.6/0.34, grey
+# 0.99/0.28; in-gamut colour edges 4.3/0.32; saturated primaries side by side (far
+# out of gamut after JPEG's ringing) 4:4:4 8.2/0.82, 4:2:2 30/1.15, 4:2:0 44/1.79.
+# Against the unclamped reference: at most 0.69/0.11 (4:4:4 and grey 0.01/0.00).
 
 def load(build_dir, path, w, h, tmp_path, pre="none", exact=False, sse2=False):
     out = tmp_path / "out.raw"
