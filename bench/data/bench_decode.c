@@ -1,4 +1,5 @@
-/* bench_decode — single-thread decode + resize to WxH float32 (VGG preprocessing),
+/* bench_decode — single-thread decode + resize to WxH float32 (VGG preprocessing)
+ * through dn_decode_resize_file, the directory source's path,
  * timed in process CPU time (the machine is shared: wall time counts neighbours),
  * the work one loader thread does per image. Prints "images/s N". Files are read
  * from disk each time (page cache), as the directory source does.
@@ -35,8 +36,8 @@ int main(int argc, char **argv)
     double t0 = now(), t;
     do {
         for (int i = 0; i < nf; i++, n++) {
-            if (dn_image_decode_file(argv[4 + i], w, h, &img, &fb, &fcap, err, sizeof err) != 0 ||
-                dn_resize_rgb(r, img.px, img.w, img.h, out, w, h, DN_PRE_VGG, err, sizeof err) != 0) {
+            if (dn_decode_resize_file(r, argv[4 + i], 0, &img, &fb, &fcap, out, w, h, DN_PRE_VGG,
+                                      err, sizeof err) != 0) {
                 fprintf(stderr, "%s: %s\n", argv[4 + i], err);
                 return 1;
             }

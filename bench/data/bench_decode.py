@@ -7,8 +7,9 @@ chelsea.png, darknet's dog.jpg: resized, flipped, cropped), in a temporary folde
            (8-bit output; no float conversion or preprocessing, which we do include)
   Pillow+draft: the same after im.draft('RGB', (224, 224)) (JPEG DCT scaling by 1/2,
            1/4, 1/8 only when the result stays >= the request: none for 500x375)
-  ours:    dn_image_decode_file + dn_resize_rgb to float32 HWC with VGG preprocessing,
-           JPEG DCT scaling allowed (a no-op for 500x375 as well)
+  ours:    dn_decode_resize_file (the loader's path: JPEG decoded to Y/Cb/Cr planes,
+           each resized straight to 224x224, colour converted there) to float32
+           HWC with VGG preprocessing; DCT scaling allowed (a no-op for 500x375)
 All single-threaded and timed in process CPU time (the build machine is shared, so
 wall time would count the neighbours' work), best of two alternating runs. Then the threaded directory source (all cores) alone and in front
 of a consumer spending CPU time per batch. Last line: decode=R, our speed over Pillow's.

@@ -475,10 +475,8 @@ static void *work(void *arg)
             else if (!ok)
                 snprintf(err, sizeof err, "path too long");
             else
-                ok = dn_image_decode_file(path, o->exact ? 0 : o->width, o->exact ? 0 : o->height,
-                                          &img, &fb, &fcap, err, sizeof err) == 0 &&
-                     dn_resize_rgb(rz, img.px, img.w, img.h, px, o->width, o->height,
-                                   o->preprocess, err, sizeof err) == 0;
+                ok = dn_decode_resize_file(rz, path, o->exact, &img, &fb, &fcap, px, o->width,
+                                           o->height, o->preprocess, err, sizeof err) == 0;
             int failed = !ok;
             if (failed) {
                 static const unsigned char black[3];

@@ -48,7 +48,7 @@ typedef struct dn_dir_options {
                                    vgg preprocessing needs RGB */
     int workers;                /* decoding threads; 0: one per online CPU (at most 16) */
     int prefetch;               /* batches decoded ahead of the one being used (2) */
-    int exact;                  /* 1: no JPEG DCT scaling (pixels as Pillow's resize) */
+    int exact;                  /* 1: full RGB decode, no DCT scaling (pixels as Pillow's resize) */
     dn_warn_fn warn;
     void *warn_ctx;
 } dn_dir_options;

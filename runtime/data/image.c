@@ -112,19 +112,26 @@ static int read_all(int fd, unsigned char **buf, size_t *cap, size_t *len,
     return 0;
 }
 
-int dn_image_decode_file(const char *path, int min_w, int min_h, dn_image *out,
-                         unsigned char **filebuf, size_t *filecap,
-                         char *err, size_t errlen)
+int dn_image_read_file(const char *path, unsigned char **filebuf, size_t *filecap,
+                       size_t *len, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s", strerror(errno));
         return -1;
     }
-    size_t len = 0;
-    int rc = read_all(fd, filebuf, filecap, &len, err, errlen);
+    *len = 0;
+    int rc = read_all(fd, filebuf, filecap, len, err, errlen);
     close(fd);
-    if (rc != 0)
+    return rc;
+}
+
+int dn_image_decode_file(const char *path, int min_w, int min_h, dn_image *out,
+                         unsigned char **filebuf, size_t *filecap,
+                         char *err, size_t errlen)
+{
+    size_t len;
+    if (dn_image_read_file(path, filebuf, filecap, &len, err, errlen) != 0)
         return -1;
     return dn_image_decode_mem(*filebuf, len, min_w, min_h, out, err, errlen);
 }

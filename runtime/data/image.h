@@ -50,6 +50,10 @@ int dn_image_decode_file(const char *path, int min_w, int min_h, dn_image *out,
                          unsigned char **filebuf, size_t *filecap,
                          char *err, size_t errlen);
 
+/* Reads a whole file into *filebuf (grown as needed; free() it when done). */
+int dn_image_read_file(const char *path, unsigned char **filebuf, size_t *filecap,
+                       size_t *len, char *err, size_t errlen);
+
 /* Makes room for w x h RGB pixels in img (keeps the buffer if big enough). */
 int dn_image_reserve(dn_image *img, int w, int h, char *err, size_t errlen);
 void dn_image_fini(dn_image *img);

@@ -3,6 +3,9 @@
  *   imgtool decode FILE OUT            8-bit RGB at full size: "w h\n" then w*h*3 bytes
  *   imgtool resize FILE W H PRE OUT [noscale]
  *                                      float32 HWC after decode+resize+preprocess
+ *   imgtool load FILE W H PRE OUT [exact]
+ *                                      float32 HWC from dn_decode_resize_file (the
+ *                                      loader's path: JPEG planes unless exact)
  *   imgtool resize-raw IN.rgb SW SH W H OUT
  *                                      resize of raw RGB bytes (no decoding), float32
  *   imgtool probe FILE                 prints "FORMAT W H" or the error; rc 1 on error
@@ -126,6 +129,26 @@ static int run(int argc, char **argv)
         char head[64];
         snprintf(head, sizeof head, "%d %d\n", img.w, img.h);   /* the decoded size */
         int rc = write_file(argv[6], head, out, sizeof(float) * w * h * 3);
+        dn_resizer_free(r);
+        free(out);
+        return rc ? 1 : 0;
+    }
+    if ((argc == 7 || argc == 8) && !strcmp(argv[1], "load")) {
+        int w = atoi(argv[3]), h = atoi(argv[4]);
+        dn_preprocess pre;
+        if (w <= 0 || h <= 0 || dn_preprocess_parse(argv[5], &pre, err, sizeof err) != 0) {
+            fprintf(stderr, "bad size or preprocessing\n");
+            return 2;
+        }
+        int exact = argc == 8 && !strcmp(argv[7], "exact");
+        float *out = malloc(sizeof(float) * w * h * 3);
+        dn_resizer *r = dn_resizer_new();
+        int rc = dn_decode_resize_file(r, argv[2], exact, &img, &fb, &fcap, out, w, h, pre,
+                                       err, sizeof err);
+        if (rc != 0)
+            fprintf(stderr, "%s\n", err);
+        else
+            rc = write_file(argv[6], NULL, out, sizeof(float) * w * h * 3);
         dn_resizer_free(r);
         free(out);
         return rc ? 1 : 0;

@@ -8,9 +8,11 @@ Tolerances (values 0..255):
   our vertical pass uses 14-bit weights (error below 0.05), the horizontal one floats.
   JPEG with DCT scaling (decode at 1/2, 1/4, 1/8 before resizing) vs Pillow's full
   decode + resize: mean |diff| < 2.0 (a different, equally valid, reduction).
+  The loader's JPEG planes path (dn_decode_resize_file): see its section below.
 """
 import gzip
 import io
+import os
 import pathlib
 import struct
 import subprocess
@@ -279,3 +281,164 @@ def test_probe_good_files(build_dir):
     assert r.stdout.split() == ["JPEG", "768", "576"]
     r = imgtool(build_dir, "probe", CHELSEA)
     assert r.stdout.split() == ["PNG", "451", "300"]
+
+
+# ---------------------------------------------------------------- JPEG planes path
+# dn_decode_resize_file (the loader's path) resizes a JPEG's Y, Cb, Cr planes straight
+# to the output and converts colour there. The chroma weights are Pillow's folded
+# through libjpeg's fancy upsampling (the same linear map), so against the same
+# computation done without clamping (libjpeg's upsampled YCbCr through Pillow's
+# draft('YCbCr'), converted to RGB in float, resized in float, clamped at the end)
+# we are within 1 level. Against Pillow's convert('RGB').resize(size, BILINEAR) the
+# difference is Pillow's per-pixel clamping of out-of-gamut RGB before it averages
+# plus its 8-bit roundings. Measured 500x375 -> 224x224 (max / mean |diff|):
+# photos (chelsea, dog) 4:4:4 3.95/0.32, 4:2:2 7.8/0.32, 4:2:0 9.6/0.34, grey
+# 0.99/0.28; in-gamut colour edges 4.3/0.32; saturated primaries side by side (far
+# out of gamut after JPEG's ringing) 4:4:4 8.2/0.82, 4:2:2 30/1.15, 4:2:0 44/1.79.
+# Against the unclamped reference: at most 0.69/0.11 (4:4:4 and grey 0.01/0.00).
+
+def load(build_dir, path, w, h, tmp_path, pre="none", exact=False, sse2=False):
+    out = tmp_path / "out.raw"
+    args = [str(build_dir / "tests" / "data" / "imgtool"), "load", str(path), str(w), str(h), pre,
+            str(out), *(["exact"] if exact else [])]
+    env = dict(os.environ, DN_RESIZE_NO_AVX2="1") if sse2 else None
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    return np.frombuffer(out.read_bytes(), np.float32).reshape(h, w, 3)
+
+
+def unclamped_reference(path, w, h):
+    """Pillow's decode (same libjpeg, same DCT scaling rule for these sizes) to
+    upsampled YCbCr, then colour conversion and resize in float, clamped once."""
+    im = Image.open(path)
+    im.draft("YCbCr" if im.mode == "RGB" else im.mode, (w, h))
+    a = np.asarray(im).astype(np.float64)
+    if a.ndim == 2:
+        rgb = np.repeat(a[:, :, None], 3, axis=2)
+    else:
+        y, cb, cr = a[..., 0], a[..., 1] - 128, a[..., 2] - 128
+        rgb = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], -1)
+    out = [np.asarray(Image.fromarray(rgb[..., c].astype(np.float32), "F").resize((w, h), Image.Resampling.BILINEAR))
+           for c in range(3)]
+    return np.clip(np.stack(out, -1), 0, 255)
+
+
+def colour_blocks(lo, hi):
+    y, x = np.mgrid[0:375, 0:500]
+    cols = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1],
+                     [0, 0, 0], [1, 1, 1]], np.float64)
+    return Image.fromarray((lo + (hi - lo) * cols[((x // 13) + 3 * (y // 11)) % 8]).astype(np.uint8))
+
+
+SUBSAMPLING = {"444": 0, "422": 1, "420": 2, "grey": None}
+
+
+def save_jpeg(im, f, kind, **kw):
+    if kind == "grey":
+        im.convert("L").save(f, quality=90, **kw)
+    else:
+        im.save(f, quality=90, subsampling=SUBSAMPLING[kind], **kw)
+
+
+def source(name):
+    if name == "edges":
+        return colour_blocks(50, 203)      # sharp colour edges inside the RGB gamut
+    if name == "saturated":
+        return colour_blocks(0, 255)       # primaries side by side
+    return Image.open(CHELSEA if name == "chelsea" else DOG).convert("RGB")
+
+
+@pytest.mark.parametrize("kind", list(SUBSAMPLING))
+@pytest.mark.parametrize("src", ["chelsea", "dog", "edges", "saturated"])
+def test_jpeg_planes_close_to_pillow(build_dir, tmp_path, src, kind):
+    f = tmp_path / "p.jpg"
+    save_jpeg(source(src).resize((500, 375), Image.Resampling.LANCZOS), f, kind)
+    ours = load(build_dir, f, 224, 224, tmp_path)
+    d = np.abs(ours - unclamped_reference(f, 224, 224))
+    assert d.max() < 1.0 and d.mean() < 0.25, (d.max(), d.mean())
+    d = np.abs(ours - pillow_resized(f, 224, 224))
+    if kind == "grey":
+        assert d.max() <= 1.05 and d.mean() < 0.35, (d.max(), d.mean())
+    elif src == "saturated":   # stated bound of the worst case, not a goal
+        assert d.max() < 48 and d.mean() < 2.0, (d.max(), d.mean())
+    else:
+        assert d.max() < 12 and d.mean() < 0.5, (d.max(), d.mean())
+
+
+@pytest.mark.parametrize("kind", ["444", "422", "420", "grey"])
+@pytest.mark.parametrize("size", [(101, 73), (333, 251), (768, 576), (3, 5)],
+                         ids=["odd-small", "odd-mid", "big", "tiny"])
+@pytest.mark.parametrize("dst", [(224, 224), (64, 48), (30, 90)])
+def test_jpeg_planes_odd_sizes_scaling_enlarging(build_dir, tmp_path, kind, size, dst):
+    """Odd sizes (a chroma sample over the last pixel alone), enlarging, and DCT
+    scaling (333x251 -> 64x48 decodes at 1/4, 768x576 -> 224x224 at 1/2, -> 64x48
+    at 1/8, where 4:2:2 goes the RGB way: libjpeg does not smooth its chroma there,
+    nor for a 3x5 image)."""
+    f = tmp_path / "o.jpg"
+    save_jpeg(Image.open(DOG).convert("RGB").resize(size, Image.Resampling.LANCZOS), f, kind)
+    ours = load(build_dir, f, *dst, tmp_path)
+    rgb_way = (kind in ("420", "422") and size == (3, 5)) or \
+              (kind == "422" and size == (768, 576) and dst == (64, 48))
+    if rgb_way:   # Pillow's pixels at the same DCT scale, resized as dn_resize_rgb does
+        im = Image.open(f)
+        im.draft("RGB", dst)
+        d = np.abs(ours - np.asarray(im.convert("RGB").resize(dst, Image.Resampling.BILINEAR), np.float32))
+        assert d.max() <= 1.05 and d.mean() < 0.35, (d.max(), d.mean())
+    else:
+        d = np.abs(ours - unclamped_reference(f, *dst))
+        assert d.max() < 1.0 and d.mean() < 0.25, (d.max(), d.mean())
+
+
+@pytest.mark.parametrize("kind", list(SUBSAMPLING))
+@pytest.mark.parametrize("dst", [(224, 224), (37, 301), (600, 450)])
+def test_jpeg_planes_sse2_path_as_avx2(build_dir, tmp_path, kind, dst):
+    """The SSE2 path (4 rows a vector) and the AVX2 one (8 rows, FMA) agree, and
+    the SSE2 one holds the same bound against the reference (where the CPU has no
+    AVX2 both runs take it)."""
+    f = tmp_path / "s.jpg"
+    save_jpeg(Image.open(CHELSEA).convert("RGB").crop((0, 0, 451, 299)), f, kind)
+    sse = load(build_dir, f, *dst, tmp_path, pre="vgg", sse2=True)
+    assert np.abs(sse - load(build_dir, f, *dst, tmp_path, pre="vgg")).max() < 0.01
+    ref = (unclamped_reference(f, *dst) - VGG_MEAN)[:, :, ::-1]
+    d = np.abs(sse - ref)
+    assert d.max() < 1.0 and d.mean() < 0.25, (d.max(), d.mean())
+
+
+def test_jpeg_planes_progressive_and_vgg(build_dir, tmp_path):
+    f = tmp_path / "p.jpg"
+    Image.open(CHELSEA).convert("RGB").save(f, quality=85, progressive=True)
+    ref = unclamped_reference(f, 224, 224)
+    vgg = load(build_dir, f, 224, 224, tmp_path, pre="vgg")
+    assert np.abs(vgg - (ref - VGG_MEAN)[:, :, ::-1]).max() < 1.0
+    s01 = load(build_dir, f, 224, 224, tmp_path, pre="scale")
+    assert 0.0 <= s01.min() and s01.max() <= 1.0
+    assert np.abs(s01 * 255 - ref).max() < 1.0
+
+
+def test_load_exact_and_other_formats_are_pillow_resize(build_dir, tmp_path):
+    """exact (and PNG, which has no planes) take the full decode + dn_resize_rgb."""
+    for path, exact in ((DOG, True), (CHELSEA, False)):
+        d = np.abs(load(build_dir, path, 224, 224, tmp_path, exact=exact) - pillow_resized(path, 224, 224))
+        assert d.max() <= 1.05 and d.mean() < 0.35, (path, d.max(), d.mean())
+
+
+def test_jpeg_planes_dct_scaled_dog(build_dir, tmp_path):
+    """dog.jpg (768x576, 4:2:0) decodes at 1/2 to planes before the resize."""
+    d = np.abs(load(build_dir, DOG, 224, 224, tmp_path) - pillow_resized(DOG, 224, 224))
+    assert d.mean() < 2.0, d.mean()
+
+
+@pytest.mark.parametrize("kind", ["444", "420", "grey"])
+def test_truncated_jpeg_fails_on_the_planes_path(build_dir, tmp_path, kind):
+    f = tmp_path / "t.jpg"
+    save_jpeg(Image.open(DOG).convert("RGB"), f, kind, progressive=kind == "444")
+    f.write_bytes(truncated(f, 0.5))
+    r = imgtool(build_dir, "load", f, 224, 224, "none", tmp_path / "o.raw", check=False)
+    assert r.returncode == 1 and "truncated" in r.stderr, r.stderr
+
+
+def test_cmyk_jpeg_fails_cleanly_on_load(build_dir, tmp_path):
+    f = tmp_path / "c.jpg"
+    Image.open(CHELSEA).convert("CMYK").save(f, quality=90)
+    r = imgtool(build_dir, "load", f, 224, 224, "none", tmp_path / "o.raw", check=False)
+    assert r.returncode == 1 and "CMYK" in r.stderr, r.stderr
