@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int failures;
 
@@ -102,6 +105,48 @@ static inline int small_fs(const char *dir, const char *size)
     char opts[64];
     snprintf(opts, sizeof opts, "size=%s", size);
     return mount("tmpfs", dir, "tmpfs", 0, opts);
+}
+
+/* A real full disk: in a forked child, a tmpfs of `size` over DIR/small, in a mount
+ * namespace of its own. save_small(path) must fit; save_big(path, err) must fail for want
+ * of room. Checks the reason (and that it names the file, if asked), that the old file is byte for byte the same and that no
+ * temporary is left. Skips (says so) where mount namespaces are not allowed. */
+static inline void full_disk_check(const char *dir, const char *size, const char *name,
+                                   int err_names_path,
+                                   int (*save_small)(const char *path, char *err, size_t len),
+                                   int (*save_big)(const char *path, char *err, size_t len))
+{
+    char mnt[600], path[700], err[1024];
+    snprintf(mnt, sizeof mnt, "%s/small", dir);
+    mkdir(mnt, 0755);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        failures = 0;   /* count only the child's own checks */
+        if (small_fs(mnt, size) != 0)
+            _exit(77);
+        snprintf(path, sizeof path, "%s/%s", mnt, name);
+        int rc = save_small(path, err, sizeof err);
+        CHECK(rc == 0, "a small file fits on the %s file system (%s)", size, rc ? err : "");
+        size_t l0 = 0, l1 = 0;
+        char *before = slurp(path, &l0);
+        rc = save_big(path, err, sizeof err);
+        CHECK(rc != 0 && strstr(err, "no space left on the device") &&
+                  (!err_names_path || strstr(err, path)),
+              "a save onto a full disk fails with the reason: %s", err);
+        char *after = slurp(path, &l1);
+        CHECK(before && after && l0 == l1 && !memcmp(before, after, l0) &&
+                  count_entries(mnt) == 1,
+              "the old file is untouched and the temporary is gone");
+        fflush(stdout);
+        _exit(failures ? 1 : 0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+        printf("skip full-disk check: mount namespaces need root (or CAP_SYS_ADMIN)\n");
+    else
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "full-disk checks in the child passed");
 }
 
 #endif
