@@ -15,11 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct dn_array;
+struct json_t;
+
 typedef struct dn_type {
     const char *name;   /* "model", "array", "batches", "predictions" */
     /* one line about obj for %who, e.g. "Sequential, 3 layers, 1,234 params" */
     void (*describe)(const void *obj, char *buf, size_t len);
     void (*free)(void *obj);
+    /* Optional. NAME.attr in expressions (%let y = batches.labels): a new array the
+     * caller frees, or NULL with a message ("'b' (batches) has no attribute 'foo';
+     * it has: labels, classes, ..."). attrs lists the names, NULL-terminated. */
+    struct dn_array *(*attr)(const void *obj, const char *attr, char *err, size_t errlen);
+    const char *const *attrs;
+    /* Optional. What a line that is only NAME shows: a new MIME bundle with text/plain
+     * (a model's summary, a batches object's description). Without it, describe's line. */
+    struct json_t *(*show)(const void *obj);
 } dn_type;
 
 typedef struct dn_workspace dn_workspace;

@@ -1,0 +1,2 @@
+/* array.c — placeholder. */
+#include "workspace.h"

@@ -1,0 +1,6 @@
+/* cmd_arrays.c — placeholder until its commands land. */
+#include "command.h"
+
+const dn_command dn_commands_arrays[] = {
+    { 0 },
+};

@@ -1,0 +1,6 @@
+/* cmd_train.c — placeholder until its commands land. */
+#include "command.h"
+
+const dn_command dn_commands_train[] = {
+    { 0 },
+};

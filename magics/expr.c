@@ -1,0 +1,2 @@
+/* expr.c — placeholder. */
+#include "workspace.h"

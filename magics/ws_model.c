@@ -1,0 +1,2 @@
+/* ws_model.c — placeholder. */
+#include "workspace.h"
