@@ -293,3 +293,19 @@ int dn_h5_write_string(hid_t obj, const char *name, const char *s)
     H5Tclose(t);
     return rc;
 }
+
+int dn_h5_write_vlen_string(hid_t obj, const char *name, const char *s)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return -1;
+    hid_t sp = -1;
+    int rc = -1;
+    if (H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
+        (sp = H5Screate(H5S_SCALAR)) >= 0)
+        rc = write_attr(obj, name, t, sp, &s);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}

@@ -43,4 +43,8 @@ int dn_h5_write_strings(hid_t obj, const char *name, const char *const *s, int n
 /* Writes a scalar fixed-length string attribute (Keras' backend, keras_version). */
 int dn_h5_write_string(hid_t obj, const char *name, const char *s);
 
+/* Writes a scalar variable-length UTF-8 string attribute, as h5py stores a Python str
+ * (Keras 3's name attributes). 0 or -1 (HDF5 error on the stack). */
+int dn_h5_write_vlen_string(hid_t obj, const char *name, const char *s);
+
 #endif

@@ -6,6 +6,17 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Keras 3's save_weights insists on this ending (it refuses "x.h5"), and Keras 2 and
+ * tf.keras write their HDF5 layout for a plain ".h5" (tf.keras writes Keras 3's layout
+ * for a ".weights.h5" too): the name says which, here as there. */
+static int keras3_name(const char *path)
+{
+    static const char end[] = ".weights.h5";
+    size_t n = strlen(path), e = sizeof end - 1;
+    return n >= e && !strcmp(path + n - e, end);
+}
 
 /* The model's arrays as io takes them; NULL + err when the model is empty or no memory. */
 static dn_wlayer *model_arrays(dn_model *m, const char *what, const char *path, int *n,
@@ -35,7 +46,8 @@ int dn_model_save_weights(dn_model *m, const char *path, char *err, size_t errle
     dn_wlayer *w = model_arrays(m, "save", path, &n, err, errlen);
     if (!w)
         return -1;
-    int rc = dn_weights_save_h5(path, w, n, err, errlen);
+    int rc = keras3_name(path) ? dn_weights_save_keras3(path, w, n, err, errlen)
+                               : dn_weights_save_h5(path, w, n, err, errlen);
     free(w);
     return rc;
 }

@@ -18,28 +18,24 @@
  *    ordered features (c, h, w): the first Dense kernel after a Flatten gets its rows
  *    reordered to (h, w, c), as Keras' convert_dense_weights_data_format does (square
  *    feature maps: the neutral form does not carry h and w).
+ * Keras 3 files (`.weights.h5`) list layers under groups named after their classes
+ * (weights_keras3.c); layers are paired by their name attributes when every model layer
+ * finds its own, else per class in order; arrays are "0", "1", ... in the layer's order,
+ * paired by position, and need no conversion (TensorFlow's kernels, channels last).
+ * The layout is told from the file (weights_file.c), never from its name.
  * All or nothing: every array is checked and read into memory before any is written. */
 #include "weights.h"
-#include "atomic.h"
 #include "h5util.h"
+#include "weights_file.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-typedef struct flayer {     /* a layer as the file lists it */
-    char *name;
-    char **wnames;
-    int nw;
-    hid_t g;
-} flayer;
+typedef dn_wfile_layer flayer;     /* a layer as the file lists it */
 
 typedef struct item {       /* one model array and where its values come from */
     dn_wlayer *ml;
@@ -55,11 +51,7 @@ typedef struct loader {
     const char *path;
     char *err;
     size_t errlen;
-    hid_t fid, root;
-    int keras1;             /* no keras_version, or 1.x */
-    int theano;             /* backend attribute says theano */
-    flayer *fls;
-    int nfl;
+    dn_wfile F;             /* the file, its layout and layers (F.ls, F.n) */
     item *items;
     int nitems;
     dn_h5_quiet q;
@@ -74,15 +66,6 @@ static int fail(loader *L, const char *fmt, ...)
     va_end(ap);
     snprintf(L->err, L->errlen, "cannot load weights from '%s': %s", L->path, msg);
     return -1;
-}
-
-static void fmt_shape(char *buf, size_t n, int ndim, const long long *dims)
-{
-    size_t k = (size_t)snprintf(buf, n, "(");
-    for (int d = 0; d < ndim && k < n; d++)
-        k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld", dims[d]);
-    if (k < n)
-        snprintf(buf + k, n - k, ndim == 1 ? ",)" : ")");
 }
 
 /* Known array names, and the model-side name each means. */
@@ -151,96 +134,9 @@ static void pair_arrays(const dn_wlayer *ml, const flayer *fl, int perm[4])
 
 static int open_file(loader *L)
 {
-    struct stat st;
-    if (stat(L->path, &st) != 0) {
-        if (errno == ENOENT)
-            return fail(L, "no such file");
-        return fail(L, "%s", strerror(errno));
-    }
-    if (S_ISDIR(st.st_mode))
-        return fail(L, "it is a folder");
-    int fd = open(L->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(L, "%s", errno == EACCES ? "permission denied" : strerror(errno));
-    close(fd);
-    if (H5Fis_hdf5(L->path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return fail(L, "it is not an HDF5 file");
-    }
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-#if H5_VERSION_GE(1, 10, 7)
-    /* Lock where the file system can, read anyway where it cannot (network mounts). */
-    if (fapl >= 0)
-        H5Pset_file_locking(fapl, 1, 1);
-#endif
-    L->fid = H5Fopen(L->path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (L->fid < 0) {
-        if (strstr(L->q.desc, "truncated file"))
-            return fail(L, "the file is truncated (shorter than its header says: an "
-                        "interrupted download or copy?)");
-        char why[512];
-        dn_h5_reason(&L->q, ".", why, sizeof why);
+    char why[768];
+    if (dn_wfile_open(&L->F, L->path, &L->q, why, sizeof why) != 0)
         return fail(L, "%s", why);
-    }
-    L->root = H5Gopen2(L->fid, "/", H5P_DEFAULT);
-    if (L->root < 0)
-        return fail(L, "cannot open its root group");
-    /* A whole-model file (model.save) keeps the weights one group down. */
-    if (H5Aexists(L->root, "layer_names") <= 0 && H5Aexists(L->root, "layer_names0") <= 0 &&
-        H5Lexists(L->root, "model_weights", H5P_DEFAULT) > 0) {
-        hid_t mw = H5Gopen2(L->root, "model_weights", H5P_DEFAULT);
-        if (mw >= 0) {
-            H5Gclose(L->root);
-            L->root = mw;
-        }
-    }
-    H5Eclear2(H5E_DEFAULT);
-    return 0;
-}
-
-static int read_layout(loader *L)
-{
-    char msg[512];
-    char version[64], backend[64];
-    int found;
-    if (dn_h5_read_string(L->root, "keras_version", version, sizeof version, &found,
-                          msg, sizeof msg) != 0)
-        return fail(L, "%s", msg);
-    L->keras1 = !found || version[0] == '1';
-    if (dn_h5_read_string(L->root, "backend", backend, sizeof backend, &found,
-                          msg, sizeof msg) != 0)
-        return fail(L, "%s", msg);
-    L->theano = found && !strcmp(backend, "theano");
-
-    char **names;
-    if (dn_h5_read_strings(L->root, "layer_names", &names, &L->nfl, &found, msg, sizeof msg) != 0)
-        return fail(L, "%s", msg);
-    if (!found)
-        return fail(L, "it has no 'layer_names' attribute, so it is not a Keras weight file");
-    L->fls = calloc((size_t)L->nfl + 1, sizeof *L->fls);
-    if (!L->fls) {
-        dn_h5_strings_free(names, L->nfl);
-        L->nfl = 0;
-        return fail(L, "out of memory");
-    }
-    for (int i = 0; i < L->nfl; i++) {
-        L->fls[i].name = names[i];
-        L->fls[i].g = -1;
-    }
-    free(names);    /* the strings now belong to fls */
-    for (int i = 0; i < L->nfl; i++) {
-        flayer *f = &L->fls[i];
-        if (H5Lexists(L->root, f->name, H5P_DEFAULT) <= 0 ||
-            (f->g = H5Gopen2(L->root, f->name, H5P_DEFAULT)) < 0) {
-            H5Eclear2(H5E_DEFAULT);
-            return fail(L, "it lists layer '%s' but has no group of that name", f->name);
-        }
-        if (dn_h5_read_strings(f->g, "weight_names", &f->wnames, &f->nw, &found,
-                               msg, sizeof msg) != 0)
-            return fail(L, "layer %s: %s", f->name, msg);
-    }
     return 0;
 }
 
@@ -260,8 +156,25 @@ static void list_names(char *buf, size_t n, const char *const *names, int count)
     }
 }
 
+/* "dense_2", or "dense_2 (dense_1 in the file)" when the file knows the layer by another
+ * name: its name in Keras 1/2 files, its group (what h5py shows) in Keras 3 files. */
+static void who(char *buf, size_t n, const dn_wlayer *ml, const flayer *fl)
+{
+    const char *fname = fl->group ? fl->group : fl->name;
+    if (strcmp(ml->name, fname))
+        snprintf(buf, n, "%s (%s in the file)", ml->name, fname);
+    else
+        snprintf(buf, n, "%s", ml->name);
+}
+
 static int add_layer_items(loader *L, dn_wlayer *ml, const flayer *fl)
 {
+    if (fl->nested) {
+        char w[300];
+        who(w, sizeof w, ml, fl);
+        return fail(L, "layer %s: the file keeps weights of it in '%s', a layer inside the "
+                    "layer (a nested model?), which deepnb's layers do not have", w, fl->nested);
+    }
     if (fl->nw != ml->narrays) {
         char fn[400], mn[400];
         list_names(fn, sizeof fn, (const char *const *)fl->wnames, fl->nw);
@@ -269,13 +182,10 @@ static int add_layer_items(loader *L, dn_wlayer *ml, const flayer *fl)
         for (int a = 0; a < ml->narrays; a++)
             an[a] = ml->arrays[a].name;
         list_names(mn, sizeof mn, an, ml->narrays);
-        char who[300];
-        if (strcmp(ml->name, fl->name))
-            snprintf(who, sizeof who, "%s (%s in the file)", ml->name, fl->name);
-        else
-            snprintf(who, sizeof who, "%s", ml->name);
+        char w[300];
+        who(w, sizeof w, ml, fl);
         return fail(L, "layer %s: the file has %d weight array%s%s%s%s, the model has %d%s%s%s",
-                    who, fl->nw, fl->nw == 1 ? "" : "s", fl->nw ? " (" : "", fn,
+                    w, fl->nw, fl->nw == 1 ? "" : "s", fl->nw ? " (" : "", fn,
                     fl->nw ? ")" : "", ml->narrays, ml->narrays ? " (" : "", mn,
                     ml->narrays ? ")" : "");
     }
@@ -315,6 +225,84 @@ static int check_model(loader *L, const dn_wlayer *layers, int nlayers)
     return 0;
 }
 
+/* Pairs the model's layers with the file's of the same name (Keras 3: the name
+ * attributes); model layers the file lacks keep their weights. */
+static int pair_by_name(loader *L, dn_wlayer *layers, int nlayers, int total)
+{
+    int matched = 0;
+    /* As Keras: a layer without weights whose namesake in the file has some is an
+     * error (add_layer_items compares the counts). */
+    for (int i = 0; i < nlayers; i++)
+        for (int f = 0; f < L->F.n; f++)
+            if (!strcmp(L->F.ls[f].name, layers[i].name)) {
+                if (add_layer_items(L, &layers[i], &L->F.ls[f]) != 0)
+                    return -1;
+                matched += model_has_weights(&layers[i]);
+                break;
+            }
+    if (matched == 0 && total > 0) {
+        const char **fn = calloc((size_t)L->F.n + 1, sizeof *fn);
+        const char **mn = calloc((size_t)nlayers + 1, sizeof *mn);
+        int nf = 0, nm = 0;
+        if (!fn || !mn) {
+            free(fn);
+            free(mn);
+            return fail(L, "no layer of the model has a name found in the file");
+        }
+        for (int f = 0; f < L->F.n; f++)
+            if (L->F.ls[f].nw > 0)
+                fn[nf++] = L->F.ls[f].name;
+        for (int i = 0; i < nlayers; i++)
+            if (model_has_weights(&layers[i]))
+                mn[nm++] = layers[i].name;
+        char fl[600], ml[600];
+        list_names(fl, sizeof fl, fn, nf);
+        list_names(ml, sizeof ml, mn, nm);
+        free(fn);
+        free(mn);
+        return fail(L, "no layer of the model has a name found in the file (the file's layers "
+                    "with weights: %s; the model's: %s)", fl, ml);
+    }
+    return 0;
+}
+
+/* 1 when every model layer with weights has a namesake with weights in the file (one
+ * without is another layer that happens to share the name: pair by class instead). */
+static int all_names_found(const loader *L, const dn_wlayer *layers, int nlayers)
+{
+    for (int i = 0; i < nlayers; i++) {
+        if (!model_has_weights(&layers[i]))
+            continue;
+        int found = 0;
+        for (int f = 0; f < L->F.n && !found; f++)
+            found = (L->F.ls[f].nw > 0 || L->F.ls[f].nested) &&
+                    !strcmp(L->F.ls[f].name, layers[i].name);
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+/* Keras 3 without by_name: by name when that finds every layer, else by class and
+ * number (weights_keras3.c). */
+static int pair_keras3(loader *L, dn_wlayer *layers, int nlayers, int total)
+{
+    if (all_names_found(L, layers, nlayers))
+        return pair_by_name(L, layers, nlayers, total);
+    int *file_of = malloc(((size_t)nlayers + 1) * sizeof *file_of);
+    if (!file_of)
+        return fail(L, "out of memory");
+    char why[1024];
+    int rc = dn_k3_pair_by_order(&L->F, layers, nlayers, file_of, why, sizeof why);
+    if (rc != 0)
+        fail(L, "%s", why);
+    for (int i = 0; rc == 0 && i < nlayers; i++)
+        if (file_of[i] >= 0)
+            rc = add_layer_items(L, &layers[i], &L->F.ls[file_of[i]]);
+    free(file_of);
+    return rc;
+}
+
 static int pair_layers(loader *L, dn_wlayer *layers, int nlayers, int by_name)
 {
     int total = 0;
@@ -324,36 +312,24 @@ static int pair_layers(loader *L, dn_wlayer *layers, int nlayers, int by_name)
     if (!L->items)
         return fail(L, "out of memory");
 
-    if (by_name) {
-        int matched = 0;
-        /* As Keras: a layer without weights whose namesake in the file has some is an
-         * error (add_layer_items compares the counts). */
-        for (int i = 0; i < nlayers; i++)
-            for (int f = 0; f < L->nfl; f++)
-                if (!strcmp(L->fls[f].name, layers[i].name)) {
-                    if (add_layer_items(L, &layers[i], &L->fls[f]) != 0)
-                        return -1;
-                    matched += model_has_weights(&layers[i]);
-                    break;
-                }
-        if (matched == 0 && total > 0)
-            return fail(L, "no layer of the model has a name found in the file");
-        return 0;
-    }
+    if (by_name)
+        return pair_by_name(L, layers, nlayers, total);
+    if (L->F.layout == DN_WEIGHTS_KERAS3)
+        return pair_keras3(L, layers, nlayers, total);
 
-    const char **fnames = calloc((size_t)L->nfl + 1, sizeof *fnames);
+    const char **fnames = calloc((size_t)L->F.n + 1, sizeof *fnames);
     const char **mnames = calloc((size_t)nlayers + 1, sizeof *mnames);
-    const flayer **fw = calloc((size_t)L->nfl + 1, sizeof *fw);
+    const flayer **fw = calloc((size_t)L->F.n + 1, sizeof *fw);
     dn_wlayer **mw = calloc((size_t)nlayers + 1, sizeof *mw);
     int nf = 0, nm = 0, rc = 0;
     if (!fnames || !mnames || !fw || !mw) {
         rc = fail(L, "out of memory");
         goto out;
     }
-    for (int f = 0; f < L->nfl; f++)
-        if (L->fls[f].nw > 0) {
-            fw[nf] = &L->fls[f];
-            fnames[nf++] = L->fls[f].name;
+    for (int f = 0; f < L->F.n; f++)
+        if (L->F.ls[f].nw > 0) {
+            fw[nf] = &L->F.ls[f];
+            fnames[nf++] = L->F.ls[f].name;
         }
     for (int i = 0; i < nlayers; i++)
         if (model_has_weights(&layers[i])) {
@@ -390,21 +366,18 @@ static int plan_item(loader *L, item *it, const long long *fd, int fnd)
         direct = fd[d] == m[d];
     int conv = w->ndim == 4 && !strcmp(w->name, "kernel") &&
                !strstr(it->ml->class_name, "Transpose");
-    int th = conv && L->keras1 && fnd == 4 && fd[0] == m[3] && fd[1] == m[2] &&
+    int th = conv && L->F.keras1 && fnd == 4 && fd[0] == m[3] && fd[1] == m[2] &&
              fd[2] == m[0] && fd[3] == m[1];
     if (!direct && !th) {
         char fs[160], ms[160];
-        fmt_shape(fs, sizeof fs, fnd, fd);
-        fmt_shape(ms, sizeof ms, w->ndim, m);
-        char who[300];
-        if (strcmp(it->ml->name, it->fl->name))   /* paired by order under another name */
-            snprintf(who, sizeof who, "%s (%s in the file)", it->ml->name, it->fl->name);
-        else
-            snprintf(who, sizeof who, "%s", it->ml->name);
-        return fail(L, "layer %s: the file has %s %s, the model has %s", who, w->name, fs, ms);
+        dn_wfile_fmt_shape(fs, sizeof fs, fnd, fd);
+        dn_wfile_fmt_shape(ms, sizeof ms, w->ndim, m);
+        char wh[300];
+        who(wh, sizeof wh, it->ml, it->fl);     /* paired by order under another name? */
+        return fail(L, "layer %s: the file has %s %s, the model has %s", wh, w->name, fs, ms);
     }
-    it->transpose = th && (!direct || L->theano);
-    it->flip = conv && L->theano;
+    it->transpose = th && (!direct || L->F.theano);
+    it->flip = conv && L->F.theano;
     return 0;
 }
 
@@ -413,33 +386,22 @@ static int check_items(loader *L)
     for (int i = 0; i < L->nitems; i++) {
         item *it = &L->items[i];
         const char *wn = it->fl->wnames[it->fw];
-        hid_t ds = -1, sp = -1, t = -1;
-        if (H5Lexists(it->fl->g, wn, H5P_DEFAULT) <= 0 ||
-            (ds = H5Dopen2(it->fl->g, wn, H5P_DEFAULT)) < 0) {
+        if (H5Lexists(it->fl->g, wn, H5P_DEFAULT) <= 0) {
             H5Eclear2(H5E_DEFAULT);
             /* H5Lexists fails on a path whose middle part is missing: same answer. */
             return fail(L, "layer %s: weight '%s' is listed but not in the file",
                         it->fl->name, wn);
         }
-        sp = H5Dget_space(ds);
-        t = H5Dget_type(ds);
-        int fnd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-        H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
-        hsize_t dims[H5S_MAX_RANK];
-        if (fnd >= 0 && fnd <= H5S_MAX_RANK)
-            H5Sget_simple_extent_dims(sp, dims, NULL);
-        if (t >= 0)
-            H5Tclose(t);
-        if (sp >= 0)
-            H5Sclose(sp);
-        H5Dclose(ds);
+        long long fd[H5S_MAX_RANK];
+        int kind;
+        int fnd = dn_wfile_shape(it->fl, it->fw, fd, &kind);
         if (fnd < 0)
             return fail(L, "layer %s: cannot read the shape of '%s'", it->fl->name, wn);
-        if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+        if (kind == DN_WFILE_BFLOAT16)
+            return fail(L, "layer %s: '%s' holds bfloat16 values, which deepnb does not "
+                        "convert (save the model with float32 variables)", it->fl->name, wn);
+        if (kind != DN_WFILE_NUMBERS)
             return fail(L, "layer %s: '%s' does not hold numbers", it->fl->name, wn);
-        long long fd[H5S_MAX_RANK];
-        for (int d = 0; d < fnd; d++)
-            fd[d] = (long long)dims[d];
         if (plan_item(L, it, fd, fnd) != 0)
             return -1;
     }
@@ -578,17 +540,7 @@ static void loader_free(loader *L)
     for (int i = 0; i < L->nitems; i++)
         free(L->items[i].vals);
     free(L->items);
-    for (int f = 0; f < L->nfl; f++) {
-        if (L->fls[f].g >= 0)
-            H5Gclose(L->fls[f].g);
-        dn_h5_strings_free(L->fls[f].wnames, L->fls[f].nw);
-        free(L->fls[f].name);
-    }
-    free(L->fls);
-    if (L->root >= 0)
-        H5Gclose(L->root);
-    if (L->fid >= 0)
-        H5Fclose(L->fid);
+    dn_wfile_close(&L->F);
 }
 
 int dn_weights_load_h5(const char *path, dn_wlayer *layers, int nlayers, int by_name,
@@ -598,7 +550,7 @@ int dn_weights_load_h5(const char *path, dn_wlayer *layers, int nlayers, int by_
     L.path = path ? path : "";
     L.err = err;
     L.errlen = errlen;
-    L.fid = L.root = -1;
+    L.F.fid = L.F.root = -1;
     dn_h5_quiet_begin(&L.q);
     int rc = -1;
     if (!path || !*path) {
@@ -606,7 +558,7 @@ int dn_weights_load_h5(const char *path, dn_wlayer *layers, int nlayers, int by_
         goto out;
     }
     if (check_model(&L, layers, nlayers) != 0 || open_file(&L) != 0 ||
-        read_layout(&L) != 0 || pair_layers(&L, layers, nlayers, by_name) != 0 ||
+        pair_layers(&L, layers, nlayers, by_name) != 0 ||
         check_items(&L) != 0 || plan_flatten_dense(&L, layers, nlayers) != 0 ||
         read_items(&L) != 0)
         goto out;

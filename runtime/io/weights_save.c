@@ -7,10 +7,13 @@
  *   /<layer>/<layer>/<array>:0   float32 little-endian dataset, contiguous, Keras' shape
  * Keras 2.2.4 is the version claimed: the last multi-backend release, whose loaders (and
  * tf.keras') read this layout; "tensorflow" because kernels are stored in correlation
- * form with channels last, as TensorFlow's Keras stores them. */
+ * form with channels last, as TensorFlow's Keras stores them.
+ * dn_weights_save_keras3 shares the checks and the atomic file, and writes Keras 3's
+ * layout (weights_keras3.c). */
 #include "weights.h"
 #include "atomic.h"
 #include "h5util.h"
+#include "weights_file.h"
 
 #include <hdf5.h>
 #include <stdio.h>
@@ -118,8 +121,27 @@ static int write_layer(hid_t fid, hid_t lcpl, const dn_wlayer *l)
     return rc;
 }
 
-int dn_weights_save_h5(const char *path, const dn_wlayer *layers, int nlayers,
-                       char *err, size_t errlen)
+/* Keras 2's layout into the open file; lnames: the layers' names. 0 or -1 (HDF5 error
+ * on the stack). */
+static int write_keras2(hid_t fid, hid_t lcpl, const dn_wlayer *layers, int nlayers,
+                        const char **lnames)
+{
+    if (dn_h5_write_strings(fid, "layer_names", lnames, nlayers) != 0 ||
+        dn_h5_write_string(fid, "backend", DN_KERAS_BACKEND) != 0 ||
+        dn_h5_write_string(fid, "keras_version", DN_KERAS_VERSION) != 0)
+        return -1;
+    for (int i = 0; i < nlayers; i++)
+        if (write_layer(fid, lcpl, &layers[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* Keras 3's model name for a Sequential model, as Keras names the first one. */
+#define DN_KERAS3_MODEL_NAME "sequential"
+
+/* The checks, the temporary file, one layout's writer, the rename. */
+static int save_as(const char *path, const dn_wlayer *layers, int nlayers, int keras3,
+                   char *err, size_t errlen)
 {
     if (!path || !*path) {
         snprintf(err, errlen, "cannot save weights: no file name given");
@@ -127,6 +149,15 @@ int dn_weights_save_h5(const char *path, const dn_wlayer *layers, int nlayers,
     }
     if (check_layers(path, layers, nlayers, err, errlen) != 0)
         return -1;
+    for (int i = 0; keras3 && i < nlayers; i++) {
+        char snake[64];
+        dn_k3_snake_case(layers[i].class_name, snake, sizeof snake);
+        if (!snake[0]) {
+            snprintf(err, errlen, "cannot save '%s': layer %s has no class name, which Keras 3 "
+                     "names its group after", path, layers[i].name);
+            return -1;
+        }
+    }
 
     dn_h5_quiet q;
     dn_h5_quiet_begin(&q);
@@ -160,13 +191,9 @@ int dn_weights_save_h5(const char *path, const dn_wlayer *layers, int nlayers,
     fid = H5Fcreate(af.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (fid < 0)
         goto h5fail;
-    if (dn_h5_write_strings(fid, "layer_names", lnames, nlayers) != 0 ||
-        dn_h5_write_string(fid, "backend", DN_KERAS_BACKEND) != 0 ||
-        dn_h5_write_string(fid, "keras_version", DN_KERAS_VERSION) != 0)
+    if ((keras3 ? dn_k3_write(fid, layers, nlayers, DN_KERAS3_MODEL_NAME)
+                : write_keras2(fid, lcpl, layers, nlayers, lnames)) != 0)
         goto h5fail;
-    for (int i = 0; i < nlayers; i++)
-        if (write_layer(fid, lcpl, &layers[i]) != 0)
-            goto h5fail;
     /* Data still in HDF5's caches is written here, so a full disk shows up here too. */
     herr_t closed = H5Fclose(fid);
     fid = -1;
@@ -194,4 +221,16 @@ out:
     free(lnames);
     dn_h5_quiet_end(&q);
     return rc;
+}
+
+int dn_weights_save_h5(const char *path, const dn_wlayer *layers, int nlayers,
+                       char *err, size_t errlen)
+{
+    return save_as(path, layers, nlayers, 0, err, errlen);
+}
+
+int dn_weights_save_keras3(const char *path, const dn_wlayer *layers, int nlayers,
+                           char *err, size_t errlen)
+{
+    return save_as(path, layers, nlayers, 1, err, errlen);
 }

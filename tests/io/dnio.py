@@ -21,12 +21,39 @@ class WLayer(ctypes.Structure):
                 ("narrays", ctypes.c_int), ("arrays", WArray * 4)]
 
 
+class WInfoArray(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * 128), ("ndim", ctypes.c_int),
+                ("shape", ctypes.c_longlong * 8)]
+
+
+class WInfoLayer(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * 128), ("group", ctypes.c_char * 128),
+                ("narrays", ctypes.c_int), ("arrays", ctypes.POINTER(WInfoArray))]
+
+
+class WInfo(ctypes.Structure):
+    _fields_ = [("layout", ctypes.c_int), ("keras_version", ctypes.c_char * 32),
+                ("backend", ctypes.c_char * 32), ("model_name", ctypes.c_char * 128),
+                ("whole_model", ctypes.c_int), ("has_optimizer", ctypes.c_int),
+                ("nlayers", ctypes.c_int), ("layers", ctypes.POINTER(WInfoLayer))]
+
+
+LAYOUTS = {1: "keras1", 2: "keras2", 3: "theano", 4: "keras3"}
+
+
 def load_lib():
     lib = ctypes.CDLL(str(LIB_PATH))
     errbuf = [ctypes.c_char_p, ctypes.c_size_t]
     lib.dn_weights_save_h5.argtypes = [ctypes.c_char_p, ctypes.POINTER(WLayer), ctypes.c_int] + errbuf
     lib.dn_weights_load_h5.argtypes = [ctypes.c_char_p, ctypes.POINTER(WLayer), ctypes.c_int,
                                        ctypes.c_int] + errbuf
+    lib.dn_weights_save_keras3.argtypes = [ctypes.c_char_p, ctypes.POINTER(WLayer),
+                                           ctypes.c_int] + errbuf
+    lib.dn_weights_probe.argtypes = [ctypes.c_char_p, ctypes.POINTER(WInfo)] + errbuf
+    lib.dn_weights_info_free.argtypes = [ctypes.POINTER(WInfo)]
+    lib.dn_weights_info_free.restype = None
+    lib.dn_weights_describe.argtypes = [ctypes.POINTER(WInfo), ctypes.c_char_p, ctypes.c_size_t]
+    lib.dn_weights_describe.restype = None
     lib.dn_npy_save_as.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                                    ctypes.POINTER(ctypes.c_long)] + errbuf
     lib.dn_npy_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.POINTER(ctypes.c_float)),
@@ -81,6 +108,35 @@ def save_h5(lib, path, model):
 
 def load_h5(lib, path, model, by_name=False):
     call(lib.dn_weights_load_h5, str(path).encode(), model.layers, model.n, int(by_name))
+
+
+def save_keras3(lib, path, model):
+    call(lib.dn_weights_save_keras3, str(path).encode(), model.layers, model.n)
+
+
+def probe(lib, path):
+    """dn_weights_probe as a dict: layout ('keras1', 'keras2', 'theano', 'keras3'),
+    keras_version, backend, model_name, whole_model, has_optimizer, describe (the line
+    dn_weights_describe gives) and layers [(name, group, [(array, shape), ...]), ...]."""
+    info = WInfo()
+    call(lib.dn_weights_probe, str(path).encode(), ctypes.byref(info))
+    try:
+        text = ctypes.create_string_buffer(2048)
+        lib.dn_weights_describe(ctypes.byref(info), text, len(text))
+        layers = []
+        for i in range(info.nlayers):
+            layer = info.layers[i]
+            arrays = [(layer.arrays[k].name.decode(),
+                       tuple(layer.arrays[k].shape[:layer.arrays[k].ndim]))
+                      for k in range(layer.narrays)]
+            layers.append((layer.name.decode(), layer.group.decode(), arrays))
+        return {"layout": LAYOUTS.get(info.layout, info.layout),
+                "keras_version": info.keras_version.decode(), "backend": info.backend.decode(),
+                "model_name": info.model_name.decode(), "whole_model": bool(info.whole_model),
+                "has_optimizer": bool(info.has_optimizer), "describe": text.value.decode(),
+                "layers": layers}
+    finally:
+        lib.dn_weights_info_free(ctypes.byref(info))
 
 
 NPY_DTYPES = {np.dtype("<f4"): 0, np.dtype("<f8"): 1, np.dtype("i1"): 2, np.dtype("<i2"): 3,

@@ -1,8 +1,9 @@
 /* test_model_weights.c — dn_model_save_weights / dn_model_load_weights on real models and
  * files: a round trip gives byte-identical predictions (with and without
- * BatchNormalization), a mismatching file changes nothing, a load keeps the optimiser's
- * state as Keras does and training goes on from the loaded weights exactly as from the
- * saved ones, and a save that cannot write leaves the old file as it was. */
+ * BatchNormalization, in Keras 2's layout and, for a ".weights.h5" name, Keras 3's), a
+ * mismatching file changes nothing, a load keeps the optimiser's state as Keras does and
+ * training goes on from the loaded weights exactly as from the saved ones, and a save
+ * that cannot write leaves the old file as it was. */
 #include "check.h"
 #include "dn_runtime.h"
 
@@ -81,11 +82,13 @@ static int train(dn_model *m, const float *x, const float *y, int steps)
     return 0;
 }
 
-static void test_round_trip(const char *dir, int bn)
+static void test_round_trip(const char *dir, int bn, int keras3)
 {
-    const char *what = bn ? "with BatchNormalization" : "plain";
+    char what[128];
+    snprintf(what, sizeof what, "%s, %s", bn ? "with BatchNormalization" : "plain",
+             keras3 ? "Keras 3" : "Keras 2");
     char path[600];
-    snprintf(path, sizeof path, "%s/rt%d.h5", dir, bn);
+    snprintf(path, sizeof path, "%s/rt%d%s", dir, bn, keras3 ? ".weights.h5" : ".h5");
     float x[N * IN], y[N * 3], pa[N * 3], pb[N * 3], pb2[N * 3];
     data(x, y, 3, 0.3f);
     dn_model *a = build(1, bn, 3, 0), *b = build(2, bn, 3, 0);
@@ -95,6 +98,14 @@ static void test_round_trip(const char *dir, int bn)
     CHECK(rc == 0 && memcmp(pa, pb, sizeof pa) != 0, "%s: two seeds predict differently", what);
     rc = dn_model_save_weights(a, path, err, sizeof err);
     CHECK(rc == 0, "%s: saved %s %s", what, path, rc ? err : "");
+    dn_weights_info info;
+    rc = dn_weights_probe(path, &info, err, sizeof err);
+    CHECK(rc == 0 && info.layout == (keras3 ? DN_WEIGHTS_KERAS3 : DN_WEIGHTS_KERAS2) &&
+              info.nlayers == dn_model_nlayers(a),
+          "%s: the file name chose the layout (%s) %s", what,
+          rc ? "?" : dn_weights_layout_name(info.layout), rc ? err : "");
+    if (rc == 0)
+        dn_weights_info_free(&info);
     rc = dn_model_load_weights(b, path, 0, err, sizeof err);
     CHECK(rc == 0, "%s: loaded into the other model %s", what, rc ? err : "");
     CHECK(predict(b, x, pb2) == 0 && memcmp(pa, pb2, sizeof pa) == 0,
@@ -254,8 +265,10 @@ static void test_failed_save(const char *dir)
 int main(void)
 {
     char *dir = scratch_dir();
-    test_round_trip(dir, 0);
-    test_round_trip(dir, 1);
+    for (int keras3 = 0; keras3 < 2; keras3++) {
+        test_round_trip(dir, 0, keras3);
+        test_round_trip(dir, 1, keras3);
+    }
     test_mismatch(dir);
     test_training_goes_on(dir);
     test_failed_save(dir);
