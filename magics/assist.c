@@ -1,6 +1,8 @@
 /* assist.c — what a front end asks while a person types: complete, inspect, is_complete.
  * Positions given and returned count code points (utf8.h converts). */
+#include "array.h"
 #include "cell.h"
+#include "expr.h"
 #include "internal.h"
 #include "utf8.h"
 
@@ -153,6 +155,44 @@ static void complete_names(dn_magics *m, const char *token, strs *out)
     }
 }
 
+static int is_word(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* In an expression (an expression line, %let's right side): the word before pos is a
+ * workspace or function name, or after NAME. an attribute of what NAME is. *start gets
+ * where the completed word begins. */
+static void complete_expr(dn_magics *m, const char *code, size_t from, size_t pos, size_t *start,
+                          strs *out)
+{
+    size_t s = pos;
+    while (s > from && is_word(code[s - 1])) s--;
+    *start = s;
+    char *token = strndup(code + s, pos - s);
+    if (!token) return;
+    size_t tl = strlen(token);
+    if (s > from && code[s - 1] == '.') {
+        size_t o = s - 1;
+        while (o > from && is_word(code[o - 1])) o--;
+        char *owner = strndup(code + o, s - 1 - o);
+        const dn_type *t = NULL;
+        if (owner && dn_workspace_get(m->ws, owner, &t)) {
+            for (size_t k = 0; t && t->attrs && t->attrs[k]; k++)
+                if (!strncmp(t->attrs[k], token, tl)) strs_add(out, strdup(t->attrs[k]), "property");
+            for (size_t k = 0; (t == &dn_array_type || t == &dn_preds_type) && dn_expr_array_attrs[k]; k++)
+                if (!strncmp(dn_expr_array_attrs[k], token, tl)) strs_add(out, strdup(dn_expr_array_attrs[k]), "property");
+        }
+        free(owner);
+        free(token);
+        return;
+    }
+    complete_names(m, token, out);
+    for (size_t k = 0; dn_expr_functions[k]; k++)
+        if (!strncmp(dn_expr_functions[k], token, tl)) strs_add(out, strdup(dn_expr_functions[k]), "function");
+    free(token);
+}
+
 static void complete_args(dn_magics *m, const dn_command *cmd, const char *token, quoting q,
                           strs *out)
 {
@@ -228,11 +268,19 @@ json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
         char *token = unescape(code + start, pos - start);
         if (token) complete_paths(token, Q_SHELL, &out);
         free(token);
+    } else if (t < pos && dn_expr_starts(code + t)) {
+        /* a line that is an expression: names, functions, attributes */
+        complete_expr(m, code, t, pos, &start, &out);
     } else if (t < pos && code[t] == '%') {
         int cell = code[t + 1] == '%';
         size_t ns = t + (cell ? 2 : 1), ne = ns;
         while (ne < pos && !is_blank(code[ne])) ne++;
-        if (ne == pos) {   /* the cursor is on the command's name */
+        const char *eq = ne < pos && !cell && ne - ns == 3 && !strncmp(code + ns, "let", 3)
+                       ? memchr(code + ne, '=', pos - ne) : NULL;
+        if (eq) {
+            /* %let NAME = EXPR: past the =, the expression's names */
+            complete_expr(m, code, (size_t)(eq - code) + 1, pos, &start, &out);
+        } else if (ne == pos) {   /* the cursor is on the command's name */
             start = t;
             size_t pl = pos - ns;
             for (size_t k = 0; k < dn_commands_count(); k++) {
@@ -329,14 +377,29 @@ json_t *dn_magics_is_complete(dn_interp *self, const char *code)
     for (size_t k = 0; k < cell->n && strcmp(verdict, "invalid"); k++) {
         const dn_stmt *st = &cell->stmts[k];
         if (st->kind == DN_STMT_SHELL || st->kind == DN_STMT_HELP) continue;
+        dn_parse_status ps;
+        if (st->kind == DN_STMT_EXPR) {
+            dn_expr_check(st->args, st->args_column, &ps, err, sizeof err);
+            if (ps == DN_PARSE_UNCLOSED) verdict = "incomplete";
+            else if (ps == DN_PARSE_ERROR) verdict = "invalid";
+            continue;
+        }
         const dn_command *cmd = dn_commands_find(st->name, st->cell_syntax ? DN_CELL : DN_LINE);
         /* a cell command needs a body: its first line alone asks for more */
         if (st->kind == DN_STMT_CELL && !st->body[strspn(st->body, " \t\r\n")]) verdict = "incomplete";
+        if (cmd && cmd->raw_args && !strcmp(cmd->name, "let")) {
+            char name[256];
+            const char *expr;
+            int col;
+            if (dn_expr_let(st->args, st->args_column, name, sizeof name, &expr, &col, &ps, err,
+                            sizeof err) < 0)
+                verdict = ps == DN_PARSE_UNCLOSED ? "incomplete" : "invalid";
+            continue;
+        }
         if (cmd && cmd->raw_args) {
             if (dn_args_open_depth(st->args, strlen(st->args)) > 0) verdict = "incomplete";
             continue;
         }
-        dn_parse_status ps;
         dn_args *a = dn_args_parse(st->args, st->args_column, &ps, err, sizeof err);
         dn_args_free(a);
         if (ps == DN_PARSE_UNCLOSED) verdict = "incomplete";

@@ -1,7 +1,7 @@
 /* cell.c — line-level syntax of a cell (statement kinds, continuations, comments). */
 #include "cell.h"
+#include "expr.h"
 #include "utf8.h"
-#include "value.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +49,74 @@ static size_t strip_comment(const char *s, size_t len)
     return len;
 }
 
+/* The same for an expression line: # outside quotes starts a comment wherever it is. */
+static size_t strip_expr_comment(const char *s, size_t len)
+{
+    char quote = 0;
+    for (size_t k = 0; k < len; k++) {
+        char c = s[k];
+        if (quote) {
+            if (c == '\\' && k + 1 < len) k++;
+            else if (c == quote) quote = 0;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '#') {
+            len = k;
+            break;
+        }
+    }
+    while (len && is_ws(s[len - 1])) len--;
+    return len;
+}
+
+/* Bracket depth as text is added (dn_args_open_depth's rules, kept between calls), so
+ * a statement spread over many lines is scanned once, not once per line. */
+typedef struct depth_scan { int depth; char quote; } depth_scan;
+
+static void scan_more(depth_scan *d, const char *s, size_t len)
+{
+    for (size_t k = 0; k < len; k++) {
+        char c = s[k];
+        if (d->quote) {
+            if (c == '\\' && k + 1 < len) k++;
+            else if (c == d->quote || c == '\n') d->quote = 0;   /* strings end at the line */
+        } else if (c == '\'' || c == '"') {
+            d->quote = c;
+        } else if (c == '(' || c == '[') {
+            d->depth++;
+        } else if ((c == ')' || c == ']') && d->depth > 0) {
+            d->depth--;
+        }
+    }
+}
+
+/* The rest of a statement that started with first (already stripped) on line *i: lines
+ * follow while it ends in \ or a bracket is open. */
+static int gather(buf *b, const span *lines, size_t nl, size_t *i, const char *first,
+                  size_t flen, size_t (*strip)(const char *, size_t), int *continues)
+{
+    depth_scan d = { 0 };
+    size_t scanned = 0;
+    buf_add(b, "", 0);
+    buf_add(b, first, flen);
+    for (;;) {
+        int backslash = b->n && b->s[b->n - 1] == '\\';
+        if (backslash) b->s[--b->n] = 0;
+        if (!b->oom) scan_more(&d, b->s + scanned, b->n - scanned);
+        scanned = b->n;
+        if (!backslash && d.depth <= 0) break;
+        if (*i + 1 >= nl) {
+            if (backslash && continues) *continues = 1;
+            break;
+        }
+        (*i)++;
+        /* indentation is kept: columns in messages are then those of the line as written */
+        buf_add(b, backslash ? " " : "\n", 1);
+        buf_add(b, lines[*i].s, strip(lines[*i].s, lines[*i].len));
+    }
+    return b->oom ? -1 : 0;
+}
+
 void dn_cell_free(dn_cell *cell)
 {
     if (!cell) return;
@@ -63,9 +131,13 @@ void dn_cell_free(dn_cell *cell)
 
 static int push(dn_cell *cell, dn_stmt st)
 {
-    dn_stmt *s = realloc(cell->stmts, (cell->n + 1) * sizeof *s);
-    if (!s) return -1;
-    cell->stmts = s;
+    if (cell->n == cell->cap) {
+        size_t cap = cell->cap ? cell->cap * 2 : 8;
+        dn_stmt *s = realloc(cell->stmts, cap * sizeof *s);
+        if (!s) return -1;
+        cell->stmts = s;
+        cell->cap = cap;
+    }
     cell->stmts[cell->n++] = st;
     return 0;
 }
@@ -83,14 +155,17 @@ dn_cell *dn_cell_split(const char *code, int *continues, char *err, size_t errle
     if (continues) *continues = 0;
     dn_cell *cell = calloc(1, sizeof *cell);
     span *lines = NULL;
-    size_t nl = 0;
+    size_t nl = 0, lcap = 0;
     if (!cell) goto oom;
     for (const char *p = code;;) {
         const char *e = strchr(p, '\n');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        span *nlines = realloc(lines, (nl + 1) * sizeof *lines);
-        if (!nlines) goto oom;
-        lines = nlines;
+        if (nl == lcap) {
+            lcap = lcap ? lcap * 2 : 64;
+            span *nlines = realloc(lines, lcap * sizeof *lines);
+            if (!nlines) goto oom;
+            lines = nlines;
+        }
         size_t l = len;
         if (l && p[l - 1] == '\r') l--;
         lines[nl++] = (span){ p, l };
@@ -134,11 +209,24 @@ dn_cell *dn_cell_split(const char *code, int *continues, char *err, size_t errle
             if ((size_t)help_prefix < tl && t[help_prefix] == '%') { t += help_prefix; tl -= (size_t)help_prefix; off += (size_t)help_prefix; }
             else help_prefix = 0;
         }
+        if (!help_prefix && dn_expr_starts(t)) {
+            buf b = { 0 };
+            st.kind = DN_STMT_EXPR;
+            st.args_column = (int)dn_utf8_count(line, off) + 1;
+            if (gather(&b, lines, nl, &i, t, strip_expr_comment(t, tl), strip_expr_comment, continues) < 0) {
+                free(b.s);
+                goto oom;
+            }
+            st.args = b.s;
+            if (push(cell, st) < 0) { free(st.args); goto oom; }
+            first = 0;
+            continue;
+        }
         if (t[0] != '%') {
             int shown = (int)(tl > 40 ? 40 : tl);
             snprintf(err, errlen, "line %zu: '%.*s%s' is not a command: a line is %%name args, "
-                     "!shell command, or # comment (a %%%%name cell command goes on the first "
-                     "line)", i + 1, shown, t, tl > 40 ? "…" : "");
+                     "!shell command, an expression (x, x[:5]) or # comment (a %%%%name cell "
+                     "command goes on the first line)", i + 1, shown, t, tl > 40 ? "…" : "");
             goto fail;
         }
         int percents = tl > 1 && t[1] == '%' ? 2 : 1;
@@ -191,23 +279,11 @@ dn_cell *dn_cell_split(const char *code, int *continues, char *err, size_t errle
         }
         st.kind = DN_STMT_LINE;
         buf b = { 0 };
-        buf_add(&b, "", 0);
-        buf_add(&b, t + a, strip_comment(t + a, tl - a));
-        for (;;) {
-            int backslash = b.n && b.s[b.n - 1] == '\\';
-            if (backslash) b.s[--b.n] = 0;
-            if (!backslash && dn_args_open_depth(b.s, b.n) <= 0) break;
-            if (i + 1 >= nl) {
-                if (backslash && continues) *continues = 1;
-                break;
-            }
-            i++;
-            buf_add(&b, backslash ? " " : "\n", 1);
-            size_t lo = 0;
-            while (lo < lines[i].len && is_ws(lines[i].s[lo])) lo++;
-            buf_add(&b, lines[i].s + lo, strip_comment(lines[i].s + lo, lines[i].len - lo));
+        if (gather(&b, lines, nl, &i, t + a, strip_comment(t + a, tl - a), strip_comment, continues) < 0) {
+            free(b.s);
+            free(st.name);
+            goto oom;
         }
-        if (b.oom) { free(b.s); free(st.name); goto oom; }
         st.args = b.s;
         if (push(cell, st) < 0) { free(st.name); free(st.args); goto oom; }
         first = 0;

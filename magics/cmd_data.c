@@ -1,5 +1,6 @@
 /* cmd_data.c — the data commands: %split (runtime/data/split.h) and %batches
  * (runtime/data/dirsource.h), and the workspace's batches objects (ws_batches.h). */
+#include "array.h"
 #include "command.h"
 #include "text.h"
 #include "ws_batches.h"
@@ -353,7 +354,52 @@ static void batches_describe(const void *obj, char *buf, size_t len)
              o->class_mode == DN_CLASS_NONE ? ", unlabelled" : "", dn_dir_source_dir(b->src));
 }
 
-const dn_type dn_batches_type = { "batches", batches_describe, batches_free };
+static const char *const batches_attrs[] = { "classes", "labels", "filenames", "class_names", NULL };
+
+/* b.classes and friends, as Keras' DirectoryIterator has them: in file order (the
+ * unshuffled order, whatever shuffle says), so they line up with %predict's rows. */
+static dn_array *batches_attr(const void *obj, const char *attr, char *err, size_t errlen)
+{
+    const dn_batches *b = obj;
+    const dn_dir_source *s = b->src;
+    long n = dn_dir_source_count(s), k = dn_dir_source_num_classes(s);
+    dn_array *a = NULL;
+    if (!strcmp(attr, "classes")) {
+        if (!(a = dn_array_new(DN_DT_INT, 1, &n, err, errlen))) return NULL;
+        for (long i = 0; i < n; i++) a->data[i] = (float)dn_dir_source_label(s, i);
+    } else if (!strcmp(attr, "labels")) {
+        long shape[2] = { n, k };
+        if (!(a = dn_array_new(DN_DT_FLOAT, 2, shape, err, errlen))) return NULL;
+        for (long i = 0; i < n; i++) {
+            int c = dn_dir_source_label(s, i);
+            if (c >= 0 && c < k) a->data[i * k + c] = 1.0f;
+        }
+    } else if (!strcmp(attr, "filenames") || !strcmp(attr, "class_names")) {
+        int files = attr[0] == 'f';
+        long m = files ? n : k;
+        if (!(a = dn_array_new(DN_DT_STR, 1, &m, err, errlen))) return NULL;
+        for (long i = 0; i < m; i++) {
+            const char *v = files ? dn_dir_source_filename(s, i) : dn_dir_source_class_name(s, (int)i);
+            free(a->strs[i]);
+            if (!(a->strs[i] = strdup(v ? v : ""))) {
+                dn_array_free(a);
+                snprintf(err, errlen, "out of memory");
+                return NULL;
+            }
+        }
+    } else {
+        snprintf(err, errlen, "no attribute '%s'", attr);
+    }
+    return a;
+}
+
+const dn_type dn_batches_type = {
+    .name = "batches",
+    .describe = batches_describe,
+    .free = batches_free,
+    .attr = batches_attr,
+    .attrs = batches_attrs,
+};
 
 dn_batches *dn_batches_get(const dn_workspace *ws, const char *name, char *err, size_t errlen)
 {

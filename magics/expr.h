@@ -45,4 +45,21 @@ int dn_expr_eval(dn_workspace *ws, const char *text, int column0, dn_array **out
 int dn_expr_check(const char *text, int column0, dn_parse_status *status, char *err,
                   size_t errlen);
 
+/* `NAME = EXPR` as %let takes it (spaces around = optional): copies NAME into name and
+ * points *expr at EXPR's text (*expr_column: its column), after checking NAME (an
+ * identifier, not True/False/None) and EXPR's syntax. 0, or -1 with err and *status as
+ * dn_expr_check gives them (a SyntaxError). */
+int dn_expr_let(const char *raw, int column0, char *name, size_t namelen, const char **expr,
+                int *expr_column, dn_parse_status *status, char *err, size_t errlen);
+
+/* Does a line starting with s (its indentation skipped) hold an expression? A letter or _
+ * (a name), a digit or '.' (a number), a bracket, a sign or a quote: nothing else in a
+ * cell starts that way (%, !, ? and # lines are the others). */
+int dn_expr_starts(const char *s);
+
+/* The names of the functions above, NULL-terminated (for completion). */
+extern const char *const dn_expr_functions[];
+/* What NAME.attr offers for arrays (T, shape, ...), NULL-terminated (for completion). */
+extern const char *const dn_expr_array_attrs[];
+
 #endif

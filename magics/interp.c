@@ -1,6 +1,8 @@
 /* interp.c — the interpreter behind interp.h: runs cells statement by statement. */
+#include "array.h"
 #include "cell.h"
 #include "dn_config.h"
+#include "expr.h"
 #include "internal.h"
 
 #include <stdarg.h>
@@ -190,6 +192,11 @@ static int prepare(dn_ctx *ctx, const dn_cell *cell, prepared *prep)
         const dn_stmt *st = &cell->stmts[k];
         ctx->line = st->line;
         if (st->kind == DN_STMT_SHELL) continue;
+        if (st->kind == DN_STMT_EXPR) {
+            if (dn_expr_check(st->args, st->args_column, NULL, msg, sizeof msg) < 0)
+                return dn_fail(ctx, "SyntaxError", "%s", msg);
+            continue;
+        }
         dn_command_kind kind = st->cell_syntax ? DN_CELL : DN_LINE;
         const dn_command *cmd = dn_commands_find(st->name, kind);
         if (!cmd) {
@@ -197,12 +204,58 @@ static int prepare(dn_ctx *ctx, const dn_cell *cell, prepared *prep)
             return dn_fail(ctx, "UsageError", "%s", msg);
         }
         prep[k].cmd = cmd;
-        if (st->kind == DN_STMT_HELP || cmd->raw_args) continue;
+        if (st->kind == DN_STMT_HELP) continue;
+        if (cmd->raw_args && !strcmp(cmd->name, "let")) {
+            /* %let's expression is checked with the rest of the cell, before anything runs */
+            char name[256];
+            const char *expr;
+            int col;
+            if (dn_expr_let(st->args, st->args_column, name, sizeof name, &expr, &col, NULL, msg,
+                            sizeof msg) < 0)
+                return dn_fail(ctx, "SyntaxError", "%s", msg);
+            continue;
+        }
+        if (cmd->raw_args) continue;
         dn_parse_status ps;
         prep[k].args = dn_args_parse(st->args, st->args_column, &ps, msg, sizeof msg);
         if (!prep[k].args)
             return dn_fail(ctx, "SyntaxError", "%s%s: %s", kind == DN_CELL ? "%%" : "%", st->name, msg);
     }
+    return 0;
+}
+
+/* A line that is only an expression: a workspace object shown as its type shows it, or
+ * the expression's value as an array; the cell's last statement gives its result. */
+static int run_expr(dn_ctx *ctx, const dn_stmt *st, int last)
+{
+    dn_workspace *ws = ctx->m->ws;
+    const dn_type *type = NULL;
+    const void *obj = dn_workspace_valid_name(st->args) ? dn_workspace_get(ws, st->args, &type) : NULL;
+    json_t *b = NULL;
+    if (obj) {
+        /* a bare name is shown as it is, without copying (an array may be large) */
+        if (type && type->show) b = type->show(obj);
+        if (!b) {
+            char line[1024] = "";
+            if (type && type->describe) type->describe(obj, line, sizeof line);
+            char *text = NULL;
+            if (asprintf(&text, "%s: %s", type && type->name ? type->name : "object", line) >= 0)
+                b = json_pack("{s:s}", "text/plain", text);
+            free(text);
+        }
+    } else {
+        char err[1024];
+        const char *ename = NULL;
+        dn_array *a = NULL;
+        if (dn_expr_eval(ws, st->args, st->args_column, &a, &ename, err, sizeof err) < 0)
+            return dn_fail(ctx, ename, "%s", err);
+        b = dn_array_bundle(a);
+        dn_array_free(a);
+    }
+    if (!b) return dn_fail(ctx, "MemoryError", "out of memory (or text that is not UTF-8)");
+    if (last) dn_result(ctx, b);
+    else dn_display(ctx, b);
+    json_decref(b);
     return 0;
 }
 
@@ -220,6 +273,8 @@ static int run_cell(dn_ctx *ctx, const char *code)
         if (dn_cancel_requested(&ctx->m->cancel)) { rc = dn_fail_interrupted(ctx); break; }
         if (st->kind == DN_STMT_SHELL) {
             rc = run_shell(ctx, st->args);
+        } else if (st->kind == DN_STMT_EXPR) {
+            rc = run_expr(ctx, st, k + 1 == cell->n);
         } else if (st->kind == DN_STMT_HELP) {
             char *help = dn_command_help(prep[k].cmd, st->detail);
             if (help) dn_page(ctx, help);
