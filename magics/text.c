@@ -1,5 +1,7 @@
 #include "text.h"
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,4 +47,29 @@ void dn_text_add_html(dn_text *t, const char *s)
         default: dn_text_add(t, s, 1);
         }
     }
+}
+
+const char *dn_grouped(long v, char *buf, size_t len)
+{
+    char raw[32];
+    int n = snprintf(raw, sizeof raw, "%ld", v < 0 ? -v : v), k = 0;
+    if (v < 0 && (size_t)k + 1 < len) buf[k++] = '-';
+    for (int i = 0; i < n && (size_t)k + 2 < len; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = raw[i];
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+json_t *dn_text_bundle(dn_text *plain, dn_text *html)
+{
+    json_t *b = plain->oom || html->oom ? NULL
+              : json_pack("{s:s, s:s}", "text/plain", plain->s ? plain->s : "",
+                          "text/html", html->s ? html->s : "");
+    free(plain->s);
+    free(html->s);
+    memset(plain, 0, sizeof *plain);
+    memset(html, 0, sizeof *html);
+    return b;
 }

@@ -17,4 +17,11 @@ void dn_text_addf(dn_text *t, const char *fmt, ...) __attribute__((format(printf
 /* adds s with < > & " escaped for HTML */
 void dn_text_add_html(dn_text *t, const char *s);
 
+/* 23000 -> "23,000" (counts a person reads); returns buf */
+const char *dn_grouped(long v, char *buf, size_t len);
+
+/* {"text/plain": plain, "text/html": html} (a new reference), freeing both texts' memory;
+ * NULL when either ran out of memory or is not valid UTF-8. */
+struct json_t *dn_text_bundle(dn_text *plain, dn_text *html);
+
 #endif

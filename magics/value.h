@@ -34,7 +34,8 @@ struct dn_value {
     char *text;         /* STRING and NAME: the text; CALL: the callee; numbers: as written */
     size_t n;           /* TUPLE, LIST, CALL: item count */
     dn_value **items;
-    char **keys;        /* CALL: keys[i] is item i's keyword, or NULL when positional */
+    char **keys;        /* CALL: keys[i] is item i's keyword, or NULL when positional;
+                         * keys itself is NULL when no item has a keyword */
 };
 
 typedef struct dn_args {

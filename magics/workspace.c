@@ -159,10 +159,17 @@ void dn_workspace_set_seed(dn_workspace *ws, uint64_t seed)
 }
 
 /* splitmix64: a well-mixed 64-bit output for each (seed, draw number) */
-uint64_t dn_workspace_next_seed(dn_workspace *ws)
+uint64_t dn_workspace_peek_seed(const dn_workspace *ws)
 {
-    uint64_t z = ws->seed + 0x9E3779B97F4A7C15ull * ++ws->drawn;
+    uint64_t z = ws->seed + 0x9E3779B97F4A7C15ull * (ws->drawn + 1);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+uint64_t dn_workspace_next_seed(dn_workspace *ws)
+{
+    uint64_t z = dn_workspace_peek_seed(ws);
+    ws->drawn++;
+    return z;
 }

@@ -65,5 +65,9 @@ int dn_workspace_seed_is_set(const dn_workspace *ws);
 void dn_workspace_set_seed(dn_workspace *ws, uint64_t seed);
 /* A fresh seed for the next random consumer (see above). */
 uint64_t dn_workspace_next_seed(dn_workspace *ws);
+/* The seed dn_workspace_next_seed would return, without taking it: a command that may
+ * still fail builds with it and takes it only once it succeeded, so a failed cell does
+ * not shift the seeds of the cells after it. */
+uint64_t dn_workspace_peek_seed(const dn_workspace *ws);
 
 #endif

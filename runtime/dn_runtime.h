@@ -16,6 +16,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "core/zoo.h"
 #include "io/model_weights.h"
 #include "io/weights.h"
 

@@ -1,6 +1,7 @@
 #include "cpu.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,32 @@ int dn_cpu_threads(void)
 {
     dn_cpu_init();
     return nthreads;
+}
+
+void dn_cpu_describe(char *buf, size_t len)
+{
+    dn_cpu_init();
+    char isa[64] = "";
+#ifdef DN_AVX2
+    __builtin_cpu_init();
+    snprintf(isa, sizeof isa, "%s%s%s%s", __builtin_cpu_supports("avx512f") ? "AVX-512, " : "",
+             __builtin_cpu_supports("avx2") ? "AVX2, " : "",
+             __builtin_cpu_supports("fma") ? "FMA, " : "", __builtin_cpu_supports("avx") ? "AVX" : "SSE");
+#endif
+    /* openblas_get_config() reads "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64" */
+    const char *cfg = openblas_get_config(), *core = openblas_get_corename();
+    char version[32] = "";
+    if (cfg && sscanf(cfg, "OpenBLAS %31s", version) != 1)
+        version[0] = 0;
+    snprintf(buf, len, "%d thread%s (%s); OpenBLAS %s (%s kernels, single-threaded inside the "
+             "team)%s%s", nthreads, nthreads == 1 ? "" : "s",
+#ifdef _OPENMP
+             "OpenMP",
+#else
+             "built without OpenMP",
+#endif
+             version[0] ? version : "(version unknown)", core ? core : "unknown",
+             isa[0] ? "; CPU: " : "", isa);
 }
 
 void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx)

@@ -16,6 +16,12 @@
 void dn_cpu_init(void);
 int dn_cpu_threads(void);
 
+/* Where the CPU backend computes, for a person: threads, the BLAS library with its
+ * version and the kernel it chose for this processor, and the vector units the
+ * processor offers (e.g. "2 threads (OpenMP); OpenBLAS 0.3.21 (Haswell kernels,
+ * single-threaded inside the team); CPU: AVX-512, AVX2, FMA"). */
+void dn_cpu_describe(char *buf, size_t len);
+
 /* Runs fn(ctx, i, thread) for i = 0..count-1 on the team, handing items out one at a
  * time, so a thread slowed by another process takes fewer (the machine may be shared).
  * thread (0..dn_cpu_threads()-1) selects per-thread workspace. fn may call cblas

@@ -301,6 +301,7 @@ int dn_model_compile(dn_model *m, const dn_optimizer *opt, dn_loss loss, int acc
 dn_optimizer *dn_model_optimizer(dn_model *m) { return m->compiled ? &m->opt : NULL; }
 int dn_model_compiled(const dn_model *m) { return m->compiled; }
 dn_loss dn_model_loss(const dn_model *m) { return m->loss; }
+int dn_model_wants_accuracy(const dn_model *m) { return m->want_acc; }
 
 /* Layers from keep_from on write their own buffers (backward or the caller reads them
  * later); those below only feed the next layer and share two buffers, so inference and

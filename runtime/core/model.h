@@ -65,6 +65,8 @@ int dn_model_compile(dn_model *m, const dn_optimizer *opt, dn_loss loss, int acc
 dn_optimizer *dn_model_optimizer(dn_model *m);
 int dn_model_compiled(const dn_model *m);
 dn_loss dn_model_loss(const dn_model *m);
+/* whether compile asked for the accuracy metric */
+int dn_model_wants_accuracy(const dn_model *m);
 
 typedef struct dn_metrics {
     double loss;

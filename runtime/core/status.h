@@ -4,11 +4,7 @@
 
 #include <stddef.h>
 
-enum {
-    DN_OK = 0,
-    DN_ERROR = -1,
-    DN_INTERRUPTED = 1   /* fit/evaluate/predict stopped between steps at the caller's request */
-};
+#include "status_codes.h"
 
 /* Fills err (when not NULL) printf-style and returns DN_ERROR, so callers can
  * `return dn_fail(err, errlen, "...")`. */

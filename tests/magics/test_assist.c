@@ -74,13 +74,13 @@ int main(void)
 
     printf("# command names\n");
     completes("%pw", -1, (const char *const[]){ "%pwd", NULL }, 0, 3);
-    completes("%m", -1, (const char *const[]){ "%%markdown", "%mkdir", NULL }, 0, 2);
+    completes("%m", -1, (const char *const[]){ "%%markdown", "%%model", "%mkdir", "%model", NULL }, 0, 2);
     completes("%%ht", -1, (const char *const[]){ "%%html", NULL }, 0, 4);
-    completes("%pwd\n%m", -1, (const char *const[]){ "%mkdir", NULL }, 5, 7);
+    completes("%pwd\n%m", -1, (const char *const[]){ "%mkdir", "%model", NULL }, 5, 7);
     completes("%pwd\n%%h", -1, (const char *const[]){ NULL }, 5, 8);
-    completes("# é\n  %l", -1, (const char *const[]){ "%ls", "%lsmagic", NULL }, 6, 8);
+    completes("# é\n  %lsm", -1, (const char *const[]){ "%lsmagic", NULL }, 6, 10);
     completes("%cd ü\n%se", -1, (const char *const[]){ "%seed", NULL }, 6, 9);
-    completes("%pw", 2, (const char *const[]){ "%pwd", NULL }, 0, 2);
+    completes("%pw", 2, (const char *const[]){ "%pop", "%predict", "%pwd", NULL }, 0, 2);
 
     json_t *r0 = it->ops->complete(it, "%cd su", 6);
     char *types = json_dumps(json_object_get(r0, "metadata"), JSON_COMPACT | JSON_SORT_KEYS);
@@ -110,17 +110,29 @@ int main(void)
     completes("%%sh\nls su", -1, (const char *const[]){ "sub/", NULL }, 8, 10);
     completes("%%html\nsu", -1, (const char *const[]){ NULL }, 7, 9);
     completes("%pwd su", -1, (const char *const[]){ NULL }, 5, 7);
-    completes("plain su", -1, (const char *const[]){ NULL }, 8, 8);
+    /* a line starting with a letter is an expression: the word at the cursor is a name */
+    completes("plain su", -1, (const char *const[]){ "sum", NULL }, 6, 8);
 
     printf("# workspace names\n");
     dn_magics *m = (dn_magics *)it;
-    static const dn_type t = { "thing", NULL, NULL };
+    static const dn_type t = { .name = "thing" };
     static int o1, o2, o3;
     dn_workspace_set(m->ws, "train_batches", &t, &o1, err, sizeof err);
     dn_workspace_set(m->ws, "test_batches", &t, &o2, err, sizeof err);
     dn_workspace_set(m->ws, "model", &t, &o3, err, sizeof err);
     completes("%del tr", -1, (const char *const[]){ "train_batches", NULL }, 5, 7);
     completes("%del model t", -1, (const char *const[]){ "test_batches", "train_batches", NULL }, 11, 12);
+    printf("# expressions: names and functions, attributes after a dot\n");
+    static const char *const battrs[] = { "classes", "labels", "class_names", NULL };
+    static const dn_type bt = { .name = "batches", .attrs = battrs };
+    static int o4;
+    dn_workspace_set(m->ws, "b", &bt, &o4, err, sizeof err);
+    completes("tr", -1, (const char *const[]){ "train_batches", "transpose", NULL }, 0, 2);
+    completes("%pwd\nx @ mo", -1, (const char *const[]){ "model", NULL }, 9, 11);
+    completes("b.cl", -1, (const char *const[]){ "class_names", "classes", NULL }, 2, 4);
+    completes("%let y = ar", -1, (const char *const[]){ "arange", "argmax", "argmin", NULL }, 9, 11);
+    completes("%let y = b.l", -1, (const char *const[]){ "labels", NULL }, 11, 12);
+    dn_workspace_remove(m->ws, "b");
 
     printf("# is_complete\n");
     is_complete("", "complete");
@@ -143,7 +155,23 @@ int main(void)
     is_complete("%ls 'abc", "invalid");
     is_complete("%nosuch", "complete");
     is_complete("%%nosuch\nx\n\n", "complete");
-    is_complete("ls -l", "invalid");
+    /* a line starting with a letter is an expression: `ls -l` is ls - l (valid syntax, a
+     * NameError when run); one that can never parse is invalid */
+    is_complete("ls -l", "complete");
+    is_complete("hello world", "invalid");
+    is_complete("x[1,", "incomplete");
+    is_complete("x[1,\n 2]", "complete");
+    is_complete("x @ (w +\n", "incomplete");
+    is_complete("x)", "invalid");
+    is_complete("x +", "invalid");
+    is_complete("f('abc", "invalid");
+    is_complete("x = 3", "invalid");
+    is_complete("%let y = [1,", "incomplete");
+    is_complete("%let y = [1,\n 2]", "complete");
+    is_complete("%let y = 1 +", "invalid");
+    is_complete("%let = 3", "invalid");
+    is_complete("%let y = x # a comment (", "complete");
+    is_complete("x  # a comment [", "complete");
     is_complete("%pwd\n%%html\n", "invalid");
     is_complete("%pwd?", "complete");
 

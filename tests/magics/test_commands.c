@@ -308,9 +308,15 @@ static void help_and_unknown(void)
     rc = run(it, &f, "%pwd\n%%html\nx", 58);
     CHECK_STR(err_value(), "line 2: %%html must be the first line of the cell: a cell command takes the rest of the cell as its body",
               "%%html not first");
-    rc = run(it, &f, "%seed 1\nls -l", 59);
-    CHECK_STR(err_name(), "SyntaxError", "a plain line");
-    CHECK(err_value() && strstr(err_value(), "line 2: 'ls -l' is not a command"), "%s", err_value() ? err_value() : "");
+    /* a line starting with a letter is an expression; one that can never parse is a
+     * SyntaxError found before line 1 runs */
+    rc = run(it, &f, "%seed 1\nhello world", 59);
+    CHECK_STR(err_name(), "SyntaxError", "a plain line that is not an expression");
+    CHECK(err_value() && strstr(err_value(), "unexpected 'world' at column 7"), "%s", err_value() ? err_value() : "");
+    CHECK(rc != 0 && !fake_find(&f, "stream"), "nothing ran");
+    rc = run(it, &f, "%seed 1\n$x = 2", 59);
+    CHECK_STR(err_name(), "SyntaxError", "a line that is no statement");
+    CHECK(err_value() && strstr(err_value(), "line 2: '$x = 2' is not a command"), "%s", err_value() ? err_value() : "");
     rc = run(it, &f, "%seed (1,", 60);
     CHECK_STR(err_value(), "%seed: unclosed '(' in argument 1 (opened at column 7)", "parse error with position");
     rc = run(it, &f, "%who\n%ls 'x", 61);
@@ -328,8 +334,8 @@ static void help_and_unknown(void)
 static void fake_describe(const void *obj, char *buf, size_t len) { snprintf(buf, len, "%d rows", *(const int *)obj); }
 static int freed;
 static void fake_free(void *obj) { freed++; free(obj); }
-static const dn_type array_type = { "array", fake_describe, fake_free };
-static const dn_type model_type = { "model", fake_describe, fake_free };
+static const dn_type array_type = { .name = "array", .describe = fake_describe, .free = fake_free };
+static const dn_type model_type = { .name = "model", .describe = fake_describe, .free = fake_free };
 
 static void workspace(void)
 {
