@@ -465,6 +465,7 @@ static int compile_model(dn_ctx *ctx, dn_ws_model *wm, const char *name, const d
         return dn_fail(ctx, "ValueError", "%s", err);
     if (dn_model_compile(wm->m, o, loss, acc, err, sizeof err))
         return dn_fail(ctx, "ValueError", "%s", err);
+    dn_ws_model_new_run(wm);
     return 0;
 }
 
@@ -776,6 +777,7 @@ static int run_finetune(dn_ctx *ctx, const dn_call *call)
     o.lr = (float)lr;
     if (dn_model_compile(wm->m, &o, DN_LOSS_CATEGORICAL_CE, 1, err, sizeof err))
         return dn_fail(ctx, "ValueError", "%s", err);
+    dn_ws_model_new_run(wm);
     dn_layer *added = dn_model_layer(wm->m, dn_model_nlayers(wm->m) - 1);
     dn_text cls = { 0 };
     for (int c = 0; c < k; c++) dn_text_addf(&cls, "%s%s", c ? ", " : "", wm->class_names[c]);
@@ -853,7 +855,8 @@ const dn_command dn_commands_models[] = {
         "with the model's last layer (cross-entropy on outputs that are not probabilities)\n"
         "is refused with what to change.\n"
         "metrics=accuracy (or ['accuracy']) reports accuracy while training.\n"
-        "Compiling again starts the optimiser afresh (its momentum and moments).\n\n"
+        "Compiling again starts the optimiser afresh (its momentum and moments) and a new\n"
+        "history: %history and %fit's save={epoch} count the epochs since the last compile.\n\n"
         "Examples:\n"
         "  %compile lm optimizer=SGD(lr=0.1) loss=mse\n"
         "  %compile m optimizer=RMSprop(lr=0.1) loss=categorical_crossentropy metrics=accuracy" },
@@ -873,7 +876,8 @@ const dn_command dn_commands_models[] = {
         "%finetune NAME BATCHES [lr=0.001]\n\n"
         "Removes the last layer, freezes every other layer, adds\n"
         "Dense(number of classes of BATCHES, activation='softmax') and compiles with\n"
-        "Adam(lr=0.001), categorical_crossentropy and accuracy. The model remembers the\n"
+        "Adam(lr=0.001), categorical_crossentropy and accuracy, which starts a new history\n"
+        "(the next %fit's save=results/ft{epoch}.h5 writes ft1.h5). The model remembers the\n"
         "class names, so its predictions are labelled. Then %fit trains the new layer.\n\n"
         "Example:\n"
         "  %batches batches data/train preprocess=vgg\n"

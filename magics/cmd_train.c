@@ -832,8 +832,9 @@ const dn_command dn_commands_train[] = {
         "  validation=     validation data: batches, or (VX, VY) for arrays\n"
         "  shuffle=True    arrays only: a new order each epoch, drawn from %seed\n"
         "  save=FILE       save the weights after each epoch; {epoch} in FILE becomes the\n"
-        "                  model's epoch number counted over all its fits (ft1.h5, ft2.h5, ...\n"
-        "                  when the lesson fits one epoch per cell)\n"
+        "                  model's epoch number, counted over its fits since it was compiled\n"
+        "                  (ft1.h5, ft2.h5, ... when the lesson fits one epoch per cell after\n"
+        "                  %finetune)\n"
         "  verbose=1       0: no progress bar\n\n"
         "The interrupt (stop button) stops between two steps: the model keeps the weights\n"
         "of the last completed step, files saved after finished epochs stay, and the\n"
@@ -871,7 +872,8 @@ const dn_command dn_commands_train[] = {
       .synopsis = "%history NAME",
       .complete = DN_COMPLETE_NAMES,
       .help =
-        "Every epoch of every %fit of a model so far, as a table: loss, accuracy, validation\n"
-        "loss and accuracy, and the learning rate it trained with.\n%history NAME" },
+        "Every epoch of every %fit since the model was compiled (%compile, %finetune), as a\n"
+        "table: loss, accuracy, validation loss and accuracy, and the learning rate it\n"
+        "trained with. Timings are left out, so a re-run gives the same table.\n%history NAME" },
     { 0 },
 };

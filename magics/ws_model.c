@@ -52,6 +52,12 @@ int dn_ws_model_set_classes(dn_ws_model *wm, const char *const *names, int n)
     return 0;
 }
 
+void dn_ws_model_new_run(dn_ws_model *wm)
+{
+    wm->nhist = 0;
+    wm->fits = 0;
+}
+
 int dn_ws_model_add_epoch(dn_ws_model *wm, const dn_hist_row *row)
 {
     if (wm->nhist == wm->caphist) {

@@ -14,8 +14,9 @@
 
 /* One epoch of a %fit, as %history shows it. */
 typedef struct dn_hist_row {
-    int epoch;            /* the model's epoch count after it (1, 2, 3… across fits) */
-    int fit;              /* which %fit call (1-based) */
+    int epoch;            /* the model's epoch count after it (1, 2, 3… across the fits
+                           * since the last compile) */
+    int fit;              /* which %fit call since the compile (1-based) */
     dn_epoch_log log;     /* train (and val) loss, accuracy, seconds */
     double lr;            /* learning rate it ran with */
 } dn_hist_row;
@@ -26,9 +27,9 @@ typedef struct dn_ws_model {
     int preprocess;         /* inputs it expects (dn_preprocess), or -1: not known */
     char **class_names;     /* the classes of its outputs when known (%finetune, %fit) */
     int nclasses;
-    dn_hist_row *hist;
+    dn_hist_row *hist;      /* the epochs since the last compile */
     int nhist, caphist;
-    int fits;               /* %fit calls that ran at least one step */
+    int fits;               /* %fit calls since the last compile that ran a step */
 } dn_ws_model;
 
 /* name "model"; %who: "Sequential, 5 layers, 1,234 params (1,000 trainable), compiled
@@ -45,6 +46,9 @@ dn_ws_model *dn_ws_model_get(const dn_workspace *ws, const char *name, char *err
 
 /* Remembers class names (copied); 0 or -1 on no memory (then nothing changed). */
 int dn_ws_model_set_classes(dn_ws_model *wm, const char *const *names, int n);
+/* A compile starts a new training run: the history (and the epoch numbers of %fit's
+ * save={epoch}) start again from 1. */
+void dn_ws_model_new_run(dn_ws_model *wm);
 /* Appends an epoch to the history; 0 or -1 on no memory. */
 int dn_ws_model_add_epoch(dn_ws_model *wm, const dn_hist_row *row);
 
