@@ -28,9 +28,7 @@ static void buf_add(buf *b, const char *s, size_t len)
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
-/* Length of a % line's text without its trailing comment (# after a blank, outside
- * quotes) and trailing blanks. */
-static size_t strip_comment(const char *s, size_t len)
+size_t dn_strip_comment(const char *s, size_t len, int anywhere)
 {
     char quote = 0;
     for (size_t k = 0; k < len; k++) {
@@ -40,7 +38,7 @@ static size_t strip_comment(const char *s, size_t len)
             else if (c == quote) quote = 0;
         } else if (c == '\'' || c == '"') {
             quote = c;
-        } else if (c == '#' && (k == 0 || is_ws(s[k - 1]))) {
+        } else if (c == '#' && (anywhere || k == 0 || is_ws(s[k - 1]))) {
             len = k;
             break;
         }
@@ -49,25 +47,8 @@ static size_t strip_comment(const char *s, size_t len)
     return len;
 }
 
-/* The same for an expression line: # outside quotes starts a comment wherever it is. */
-static size_t strip_expr_comment(const char *s, size_t len)
-{
-    char quote = 0;
-    for (size_t k = 0; k < len; k++) {
-        char c = s[k];
-        if (quote) {
-            if (c == '\\' && k + 1 < len) k++;
-            else if (c == quote) quote = 0;
-        } else if (c == '\'' || c == '"') {
-            quote = c;
-        } else if (c == '#') {
-            len = k;
-            break;
-        }
-    }
-    while (len && is_ws(s[len - 1])) len--;
-    return len;
-}
+static size_t strip_comment(const char *s, size_t len) { return dn_strip_comment(s, len, 0); }
+static size_t strip_expr_comment(const char *s, size_t len) { return dn_strip_comment(s, len, 1); }
 
 /* Bracket depth as text is added (dn_args_open_depth's rules, kept between calls), so
  * a statement spread over many lines is scanned once, not once per line. */

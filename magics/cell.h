@@ -43,4 +43,9 @@ typedef struct dn_cell {
 dn_cell *dn_cell_split(const char *code, int *continues, char *err, size_t errlen);
 void dn_cell_free(dn_cell *cell);
 
+/* Length of s[0..len) without its comment and trailing blanks: '#' outside quotes starts
+ * a comment after a blank or at the start (% lines: `results/ft#1.h5` is a word), or
+ * anywhere when anywhere is set (expressions and layer calls, as in Python). */
+size_t dn_strip_comment(const char *s, size_t len, int anywhere);
+
 #endif

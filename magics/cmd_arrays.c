@@ -1,6 +1,7 @@
 /* cmd_arrays.c — the array commands: %let NAME = EXPR (expr.h), %save and %load of .npy
  * files (array.h). */
 #include "command.h"
+#include "cmdutil.h"
 #include "array.h"
 #include "expr.h"
 
@@ -9,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* A file argument (string or bare word); ~/ is the home folder. Caller frees. */
-static char *file_arg(const dn_value *v)
-{
-    const char *s = dn_value_text(v);
-    if (!s) return NULL;
-    const char *home = getenv("HOME");
-    char *out = NULL;
-    if ((!strcmp(s, "~") || !strncmp(s, "~/", 2)) && home && *home) {
-        if (asprintf(&out, "%s%s", home, s + 1) < 0) return NULL;
-        return out;
-    }
-    return strdup(s);
-}
 
 /* Positional argument i as a workspace name. */
 static int name_arg(dn_ctx *ctx, const dn_call *call, size_t i, const char *usage, const char **out)
@@ -94,7 +81,7 @@ static int run_save(dn_ctx *ctx, const dn_call *call)
         return dn_fail(ctx, "TypeError", "%s", err);
     }
     const dn_value *fv = dn_args_pos(call->args, 1);
-    char *file = file_arg(fv);
+    char *file = dn_arg_path(fv);
     if (!file) return dn_fail(ctx, "UsageError", "%%save NAME FILE.npy: FILE is a file name, not %s",
                               dn_value_kind_name(fv->kind));
     /* as numpy.save: a name without the extension gets .npy */
@@ -144,7 +131,7 @@ static int run_load(dn_ctx *ctx, const dn_call *call)
     const char *name;
     if (name_arg(ctx, call, 0, "%load NAME FILE.npy", &name) < 0) return -1;
     const dn_value *fv = dn_args_pos(call->args, 1);
-    char *file = file_arg(fv);
+    char *file = dn_arg_path(fv);
     if (!file) return dn_fail(ctx, "UsageError", "%%load NAME FILE.npy: FILE is a file name, not %s",
                               dn_value_kind_name(fv->kind));
     struct stat st;

@@ -1,7 +1,9 @@
 /* cmd_data.c — the data commands: %split (runtime/data/split.h) and %batches
  * (runtime/data/dirsource.h), and the workspace's batches objects (ws_batches.h). */
 #include "array.h"
+#include "cmdutil.h"
 #include "command.h"
+#include "live.h"
 #include "text.h"
 #include "ws_batches.h"
 #include "data/split.h"
@@ -13,44 +15,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
 /* ---------------------------------------------------------------- helpers */
-
-/* 23000 -> "23,000" (a person reads counts) */
-static const char *grouped(long v, char *buf, size_t len)
-{
-    char raw[32];
-    int n = snprintf(raw, sizeof raw, "%ld", v < 0 ? -v : v), k = 0;
-    if (v < 0 && (size_t)k + 1 < len) buf[k++] = '-';
-    for (int i = 0; i < n && (size_t)k + 2 < len; i++) {
-        if (i && (n - i) % 3 == 0) buf[k++] = ',';
-        buf[k++] = raw[i];
-    }
-    buf[k] = 0;
-    return buf;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A path argument (string or bare word); ~/ is the home folder. Caller frees. */
-static char *path_arg(const dn_value *v)
-{
-    const char *s = dn_value_text(v);
-    if (!s) return NULL;
-    const char *home = getenv("HOME");
-    char *out = NULL;
-    if ((!strcmp(s, "~") || !strncmp(s, "~/", 2)) && home && *home) {
-        if (asprintf(&out, "%s%s", home, s + 1) < 0) return NULL;
-        return out;
-    }
-    return strdup(s);
-}
 
 /* The folder must exist: FileNotFoundError / NotADirectoryError otherwise. */
 static int need_folder(dn_ctx *ctx, const char *dir, const char *what)
@@ -65,45 +31,21 @@ static int need_folder(dn_ctx *ctx, const char *dir, const char *what)
     return 0;
 }
 
-/* key=N, a whole number in [lo, hi]; *out keeps its default when key is absent.
- * *given (optional) says whether it was written. */
-static int whole_opt(dn_ctx *ctx, const dn_call *call, const char *key, long lo, long hi,
-                     long *out, int *given)
-{
-    const dn_value *v = dn_args_key(call->args, key);
-    if (given) *given = v != NULL;
-    if (!v) return 0;
-    if (v->kind != DN_VAL_INT || v->integer < lo || v->integer > hi) {
-        char shown[128];
-        dn_value_format(v, shown, sizeof shown);
-        if (hi == 1L << 30)
-            return dn_fail(ctx, "UsageError", "%%%s: %s must be a whole number from %ld up, not %s",
-                           call->name, key, lo, shown);
-        return dn_fail(ctx, "UsageError", "%%%s: %s must be a whole number from %ld to %ld, not %s",
-                       call->name, key, lo, hi, shown);
-    }
-    *out = (long)v->integer;
-    return 0;
-}
-
 /* ---------------------------------------------------------------- %split */
 
 typedef struct split_progress {
-    dn_ctx *ctx;
+    dn_live live;         /* shown for long splits only */
     const char *dir;
-    double t0, last;
-    int shown;            /* the progress display exists (long splits only) */
     int stopped;          /* the interrupt stopped it */
     long done, total;
-    char id[64];
 } split_progress;
 
 /* The progress line as a MIME bundle (caller decrefs). */
 static json_t *progress_bundle(const split_progress *p, const char *state)
 {
     char d[32], n[32];
-    grouped(p->done, d, sizeof d);
-    grouped(p->total, n, sizeof n);
+    dn_grouped(p->done, d, sizeof d);
+    dn_grouped(p->total, n, sizeof n);
     dn_text plain = { 0 }, html = { 0 };
     if (!strcmp(state, "running")) {
         dn_text_addf(&plain, "Splitting %s: step %s of %s", p->dir, d, n);
@@ -111,11 +53,6 @@ static json_t *progress_bundle(const split_progress *p, const char *state)
              p->done, p->total);
         dn_text_add_html(&html, p->dir);
         dn_text_addf(&html, "</code>: step %s of %s", d, n);
-    } else if (!strcmp(state, "done")) {
-        /* the line goes once the table is there: a notebook's record then doesn't depend
-         * on whether the split took long enough to show progress */
-        dn_text_adds(&plain, "");
-        dn_text_adds(&html, "");
     } else {
         dn_text_addf(&plain, "Split of %s stopped at step %s of %s", p->dir, d, n);
         dn_text_adds(&html, "Split of <code>");
@@ -131,14 +68,9 @@ static json_t *progress_bundle(const split_progress *p, const char *state)
 
 static void progress_show(split_progress *p, const char *state)
 {
-    const dn_sink *out = dn_ctx_sink(p->ctx);
     json_t *b = progress_bundle(p, state);
-    if (!b) return;
-    if (!p->shown) out->display_data(out->ctx, b, NULL, p->id);
-    else out->update_display_data(out->ctx, b, NULL, p->id);
+    dn_live_show(&p->live, b);
     json_decref(b);
-    p->shown = 1;
-    p->last = mono_s();
 }
 
 /* The engine calls this before each step: stop on interrupt, and after half a second
@@ -148,12 +80,11 @@ static int split_progress_cb(void *c, long done, long total)
     split_progress *p = c;
     p->done = done;
     p->total = total;
-    if (dn_ctx_interrupted(p->ctx)) {
+    if (dn_ctx_interrupted(p->live.ctx)) {
         p->stopped = 1;
         return 1;
     }
-    double now = mono_s();
-    if ((!p->shown && now - p->t0 > 0.5) || (p->shown && now - p->last > 0.25))
+    if (dn_live_due(&p->live, 0.5, 0.25))
         progress_show(p, "running");
     return 0;
 }
@@ -179,9 +110,9 @@ static int show_split_table(dn_ctx *ctx, const dn_split_result *r)
         dn_text_addf(&html, "<tr><th style=\"text-align:left\">%s</th>", dn_split_folder_name(f));
         for (int c = 0; c < r->nclasses; c++) {
             if (f == DN_SPLIT_TEST) dn_text_adds(&html, "<td>-</td>");
-            else dn_text_addf(&html, "<td>%s</td>", grouped(r->counts[f * r->nclasses + c], num, sizeof num));
+            else dn_text_addf(&html, "<td>%s</td>", dn_grouped(r->counts[f * r->nclasses + c], num, sizeof num));
         }
-        dn_text_addf(&html, "<td>%s</td></tr>\n", grouped(r->totals[f], num, sizeof num));
+        dn_text_addf(&html, "<td>%s</td></tr>\n", dn_grouped(r->totals[f], num, sizeof num));
     }
     dn_text_adds(&html, "</tbody>\n</table>\n");
     json_t *data = html.oom ? NULL : json_pack("{s:s, s:s}", "text/plain", plain, "text/html", html.s);
@@ -206,11 +137,11 @@ static int run_split(dn_ctx *ctx, const dn_call *call)
     dn_split_options_init(&o, NULL);
     int given[3];
     const long most = 1L << 30;
-    if (whole_opt(ctx, call, "valid", 0, most, &o.valid, &given[0]) < 0
-        || whole_opt(ctx, call, "sample_train", 0, most, &o.sample_train, &given[1]) < 0
-        || whole_opt(ctx, call, "sample_valid", 0, most, &o.sample_valid, &given[2]) < 0)
+    if (dn_opt_whole(ctx, call, "valid", NULL, 0, most, &o.valid, &given[0]) < 0
+        || dn_opt_whole(ctx, call, "sample_train", NULL, 0, most, &o.sample_train, &given[1]) < 0
+        || dn_opt_whole(ctx, call, "sample_valid", NULL, 0, most, &o.sample_valid, &given[2]) < 0)
         return -1;
-    char *dir = path_arg(dv);
+    char *dir = dn_arg_path(dv);
     if (!dir) return dn_fail(ctx, "MemoryError", "out of memory");
     int rc = need_folder(ctx, dir, "");
     if (rc < 0) { free(dir); return rc; }
@@ -253,15 +184,14 @@ static int run_split(dn_ctx *ctx, const dn_call *call)
         o.seed = dn_workspace_next_seed(dn_ctx_workspace(ctx));
     }
 
-    static unsigned serial;
-    split_progress prog = { .ctx = ctx, .dir = dir, .t0 = mono_s() };
-    snprintf(prog.id, sizeof prog.id, "deepnb-split-%ld-%u", (long)time(NULL), ++serial);
+    split_progress prog = { .dir = dir };
+    dn_live_init(&prog.live, ctx, "split");
     o.dir = dir;
     o.progress = split_progress_cb;
     o.progress_ctx = &prog;
     dn_split_result r;
     if (dn_split(&o, &r, err, sizeof err) != 0) {
-        if (prog.shown) progress_show(&prog, "stopped");
+        if (prog.live.shown) progress_show(&prog, "stopped");
         /* the journal exists once anything moved: then running %split again resumes */
         dn_split_options again;
         char e2[256];
@@ -275,10 +205,9 @@ static int run_split(dn_ctx *ctx, const dn_call *call)
         free(dir);
         return rc;
     }
-    if (prog.shown) {
-        prog.done = prog.total;
-        progress_show(&prog, "done");
-    }
+    /* the line goes once the table is there: a notebook's record then doesn't depend on
+     * whether the split took long enough to show progress */
+    dn_live_clear(&prog.live);
     rc = show_split_table(ctx, &r);
     if (rc == 0) dn_print(ctx, "%s\n", r.message);
     dn_split_result_fini(&r);
@@ -348,7 +277,7 @@ static void batches_describe(const void *obj, char *buf, size_t len)
     char n[32];
     int k = dn_dir_source_num_classes(b->src);
     snprintf(buf, len, "%s images, %d class%s, batch %d, %dx%d %s, %s%s, from %s",
-             grouped(dn_dir_source_count(b->src), n, sizeof n), k, k == 1 ? "" : "es",
+             dn_grouped(dn_dir_source_count(b->src), n, sizeof n), k, k == 1 ? "" : "es",
              o->batch_size, o->width, o->height, o->channels == 1 ? "grayscale" : "rgb",
              o->shuffle ? "shuffled" : "in file order",
              o->class_mode == DN_CLASS_NONE ? ", unlabelled" : "", dn_dir_source_dir(b->src));
@@ -442,16 +371,6 @@ static int size_opt(dn_ctx *ctx, const dn_call *call, int *w, int *h)
     return 0;
 }
 
-/* A word option (keyword, name or string); NULL when absent; -1 when not a word. */
-static int word_opt(dn_ctx *ctx, const dn_call *call, const char *key, const char *alias,
-                    const dn_value **out)
-{
-    const dn_value *v = dn_args_key(call->args, key), *a = alias ? dn_args_key(call->args, alias) : NULL;
-    if (v && a) return dn_fail(ctx, "UsageError", "%%batches: give %s or %s, not both", key, alias);
-    *out = v ? v : a;
-    return 0;
-}
-
 static int run_batches(dn_ctx *ctx, const dn_call *call)
 {
     static const char *const keys[] = { "size", "target_size", "batch_size", "shuffle",
@@ -473,7 +392,7 @@ static int run_batches(dn_ctx *ctx, const dn_call *call)
     dn_dir_options_init(&o, NULL);
     long bs = o.batch_size;
     if (size_opt(ctx, call, &o.width, &o.height) < 0
-        || whole_opt(ctx, call, "batch_size", 1, 65536, &bs, NULL) < 0)
+        || dn_opt_whole(ctx, call, "batch_size", NULL, 1, 65536, &bs, NULL) < 0)
         return -1;
     o.batch_size = (int)bs;
     const dn_value *v = dn_args_key(call->args, "shuffle");
@@ -505,7 +424,7 @@ static int run_batches(dn_ctx *ctx, const dn_call *call)
         if (dn_preprocess_parse(dn_value_text(v), &o.preprocess, err, sizeof err) < 0)
             return dn_fail(ctx, "UsageError", "%%batches: %s", err);
     }
-    if (word_opt(ctx, call, "color", "color_mode", &v) < 0) return -1;
+    if (dn_opt_value(ctx, call, "color", "color_mode", &v) < 0) return -1;
     if (v) {
         const char *c = dn_value_text(v);
         if (c && (!strcasecmp(c, "rgb") || !strcasecmp(c, "color")))
@@ -522,7 +441,7 @@ static int run_batches(dn_ctx *ctx, const dn_call *call)
     if (o.channels == 1 && o.preprocess == DN_PRE_VGG)
         return dn_fail(ctx, "UsageError", "%%batches: preprocess=vgg subtracts an RGB mean and "
                        "needs color=rgb; grayscale images take preprocess=scale or none");
-    char *dir = path_arg(dv);
+    char *dir = dn_arg_path(dv);
     if (!dir) return dn_fail(ctx, "MemoryError", "out of memory");
     int rc = need_folder(ctx, dir, "");
     if (rc < 0) { free(dir); return rc; }

@@ -5,6 +5,7 @@
  * Every command checks its arguments before it changes anything; a model is built whole
  * before it replaces the one under its name, and takes its seed only once it exists, so
  * a failed cell leaves the workspace (seeds included) as it was. */
+#include "cell.h"
 #include "cmdutil.h"
 #include "layers.h"
 #include "model_cmds.h"
@@ -185,26 +186,9 @@ static char *next_layer_text(body_reader *r, int *line)
 /* Drops a comment and a trailing comma (a layer copied out of a Python list). */
 static void trim_layer_text(char *s)
 {
-    char quote = 0;
-    int depth = 0;
-    for (char *c = s; *c; c++) {
-        if (quote) {
-            if (*c == '\\' && c[1]) c++;
-            else if (*c == quote) quote = 0;
-        } else if (*c == '\'' || *c == '"') {
-            quote = *c;
-        } else if (*c == '(' || *c == '[') {
-            depth++;
-        } else if (*c == ')' || *c == ']') {
-            depth--;
-        } else if (*c == '#' && depth <= 0) {
-            *c = 0;
-            break;
-        }
-    }
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
-    if (n && s[n - 1] == ',') s[--n] = 0;
+    size_t n = dn_strip_comment(s, strlen(s), 1);
+    if (n && s[n - 1] == ',') n--;
+    s[n] = 0;
 }
 
 enum { MAX_BODY_LAYERS = 512 };

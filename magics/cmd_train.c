@@ -8,6 +8,7 @@
  * finished epochs stay. */
 #include "array.h"
 #include "cmdutil.h"
+#include "live.h"
 #include "model_cmds.h"
 #include "text.h"
 #include "ws_batches.h"
@@ -19,14 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Keras' progbar: %.4f, or %.4e for values as small as 1e-3 */
 static void metric_text(dn_text *t, const char *name, double v)
@@ -56,12 +49,9 @@ static void duration_text(dn_text *t, double s)
 /* ---------------------------------------------------------------- progress display */
 
 typedef struct progress {
-    dn_ctx *ctx;
-    char id[80];
+    dn_live live;
     char title[64];        /* "Epoch 1/3", "Predicting", "Evaluating" */
     long steps, step;      /* this pass's batches, and those done */
-    double t0, last;
-    int shown;             /* the display exists */
     int always;            /* shown from the first step (fit), else after half a second */
     int has_metrics;
     dn_metrics running;
@@ -77,14 +67,11 @@ typedef struct progress {
 
 static void progress_init(progress *p, dn_ctx *ctx, const char *title, long steps, int always)
 {
-    static unsigned serial;
     memset(p, 0, sizeof *p);
-    p->ctx = ctx;
+    dn_live_init(&p->live, ctx, "progress");
     snprintf(p->title, sizeof p->title, "%s", title);
-    snprintf(p->id, sizeof p->id, "deepnb-progress-%ld-%u", (long)time(NULL), ++serial);
     p->steps = steps;
     p->always = always;
-    p->t0 = p->last = mono_s();
 }
 
 /* Keras 2's bar: 30 wide, '=' done, '>' at the head, '.' to go */
@@ -105,7 +92,7 @@ static json_t *progress_bundle(const progress *p)
 {
     dn_text plain = { 0 }, line = { 0 }, html = { 0 };
     bar_text(&line, p->step, p->steps);
-    double now = mono_s(), el = now - p->t0;
+    double el = dn_mono_s() - p->live.t0;
     if (p->final) {
         dn_text_adds(&line, " - ");
         duration_text(&line, p->seconds);
@@ -140,39 +127,23 @@ static json_t *progress_bundle(const progress *p)
 
 static void progress_show(progress *p)
 {
-    const dn_sink *out = dn_ctx_sink(p->ctx);
     json_t *b = progress_bundle(p);
-    if (!b) return;
-    if (!p->shown) out->display_data(out->ctx, b, NULL, p->id);
-    else out->update_display_data(out->ctx, b, NULL, p->id);
+    dn_live_show(&p->live, b);
     json_decref(b);
-    p->shown = 1;
-    p->last = mono_s();
 }
 
 /* Updates at most twice a second; passes that end within half a second and are not
  * always shown leave no display (the record then does not depend on the machine). */
 static void progress_tick(progress *p)
 {
-    double now = mono_s();
-    if (p->shown ? now - p->last >= 0.5 : (p->always || now - p->t0 >= 0.5))
+    if (dn_live_due(&p->live, p->always ? 0 : 0.5, 0.5))
         progress_show(p);
-}
-
-/* The display of a pass that is not always shown goes once the result is there. */
-static void progress_clear(progress *p)
-{
-    if (!p->shown) return;
-    const dn_sink *out = dn_ctx_sink(p->ctx);
-    json_t *b = json_pack("{s:s, s:s}", "text/plain", "", "text/html", "");
-    if (b) out->update_display_data(out->ctx, b, NULL, p->id);
-    json_decref(b);
 }
 
 static int should_stop(void *user)
 {
     progress *p = user;
-    if (dn_ctx_interrupted(p->ctx)) {
+    if (dn_ctx_interrupted(p->live.ctx)) {
         p->stopped = 1;
         return 1;
     }
@@ -512,14 +483,14 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
             }
         }
         if (r == DN_ERROR) {
-            if (p.shown) { p.stopped = 1; progress_show(&p); }
+            if (p.live.shown) { p.stopped = 1; progress_show(&p); }
             rc = dn_fail(ctx, "RuntimeError", "%%fit stopped in epoch %d after step %ld of %ld: %s",
                          e, p.step, steps, err);
             break;
         }
-        p.seconds = mono_s() - p.t0;
+        p.seconds = dn_mono_s() - p.live.t0;
         if (r == DN_INTERRUPTED) {
-            if (p.shown) progress_show(&p);
+            if (p.live.shown) progress_show(&p);
             if (p.validating) {
                 /* the epoch's training is complete: it counts, without validation figures */
                 log.has_val = 0;
@@ -629,11 +600,11 @@ static int run_evaluate(dn_ctx *ctx, const dn_call *call)
     int r = dn_model_evaluate(wm->m, s.src, &cb, &m, err, sizeof err);
     source_fini(&s);
     if (r == DN_INTERRUPTED) {
-        if (p.shown) progress_show(&p);
+        if (p.live.shown) progress_show(&p);
         return dn_fail(ctx, "KeyboardInterrupt", "%%evaluate stopped after %ld of %ld batches",
                        p.step, p.steps);
     }
-    progress_clear(&p);
+    dn_live_clear(&p.live);
     if (r) return dn_fail(ctx, "RuntimeError", "%s", err);
     json_t *b = metrics_bundle(&m);
     if (!b) return dn_fail(ctx, "MemoryError", "out of memory");
@@ -752,12 +723,12 @@ static int run_predict(dn_ctx *ctx, const dn_call *call)
     int from_batches = s.batches != NULL;
     source_fini(&s);
     if (r == DN_INTERRUPTED) {
-        if (p.shown) progress_show(&p);
+        if (p.live.shown) progress_show(&p);
         dn_array_free(a);
         return dn_fail(ctx, "KeyboardInterrupt", "%%predict stopped after %ld of %ld examples; "
                        "nothing was kept", done, rows);
     }
-    progress_clear(&p);
+    dn_live_clear(&p.live);
     if (r) {
         dn_array_free(a);
         return dn_fail(ctx, "RuntimeError", "%s", err);

@@ -55,6 +55,9 @@ int dn_opt_whole(dn_ctx *ctx, const dn_call *call, const char *key, const char *
     if (v->kind != DN_VAL_INT || v->integer < lo || v->integer > hi) {
         char shown[128];
         dn_value_format(v, shown, sizeof shown);
+        if (hi >= 1L << 30)
+            return dn_fail(ctx, "UsageError", "%%%s: %s must be a whole number from %ld up, not %s",
+                           call->name, key, lo, shown);
         return dn_fail(ctx, "UsageError", "%%%s: %s must be a whole number from %ld to %ld, not %s",
                        call->name, key, lo, hi, shown);
     }

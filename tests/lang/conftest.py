@@ -6,6 +6,7 @@ The kernel is $DEEPNB_BUILD/kernel/deepnb (default <repo>/build), found through 
 temporary kernelspec on JUPYTER_PATH. Each test module gets one kernel started in a
 fresh folder (`kernel.cwd`); `kernel.run(code)` returns everything the cell published.
 """
+import contextlib
 import json
 import os
 import pathlib
@@ -146,8 +147,10 @@ def stop_kernel(k):
         k.km.shutdown_kernel(now=True)
 
 
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
+@contextlib.contextmanager
+def kernel_in(tmp_path_factory):
+    """A kernel started in a fresh folder, on a kernelspec of its own; JUPYTER_PATH and
+    JUPYTER_RUNTIME_DIR are put back afterwards."""
     assert KERNEL.exists(), f"{KERNEL} is not built (set DEEPNB_BUILD to the meson build folder)"
     saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
     k = start_kernel(tmp_path_factory.mktemp("jupyter"), tmp_path_factory.mktemp("work"))
@@ -162,17 +165,15 @@ def kernel(tmp_path_factory):
                 os.environ[key] = v
 
 
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    """One kernel per test module."""
+    with kernel_in(tmp_path_factory) as k:
+        yield k
+
+
 @pytest.fixture
 def fresh_kernel(tmp_path_factory):
     """A kernel of the test's own, for tests that interrupt or need an empty workspace."""
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
-    k = start_kernel(tmp_path_factory.mktemp("jupyter"), tmp_path_factory.mktemp("work"))
-    try:
+    with kernel_in(tmp_path_factory) as k:
         yield k
-    finally:
-        stop_kernel(k)
-        for key, v in saved.items():
-            if v is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = v
