@@ -96,8 +96,11 @@ static int run_del(dn_ctx *ctx, const dn_call *call)
         const dn_value *v = dn_args_pos(call->args, k);
         if (v->kind != DN_VAL_NAME)
             return dn_fail(ctx, "UsageError", "%%del takes workspace names, not %s", dn_value_kind_name(v->kind));
-        if (!dn_workspace_get(ws, v->text, NULL))
-            return dn_fail(ctx, "NameError", "no name '%s' in the workspace (%%who lists them)", v->text);
+        if (!dn_workspace_get(ws, v->text, NULL)) {
+            char err[256];
+            dn_workspace_missing(ws, v->text, err, sizeof err);
+            return dn_fail(ctx, "NameError", "%s", err);
+        }
     }
     for (size_t k = 0; k < n; k++) dn_workspace_remove(ws, dn_args_pos(call->args, k)->text);
     return 0;

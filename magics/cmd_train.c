@@ -291,8 +291,10 @@ static int source_open(dn_ctx *ctx, const char *cmd, const char *model, dn_ws_mo
     const dn_type *t;
     void *obj = dn_workspace_get(ws, xn, &t);
     if (!obj)
-        return dn_fail(ctx, "NameError", "%%%s: no name '%s' in the workspace (%%who lists them)",
-                       cmd, xn);
+    {
+        dn_workspace_missing(ws, xn, err, sizeof err);
+        return dn_fail(ctx, "NameError", "%%%s: %s", cmd, err);
+    }
     s->name = xn;
     if (t == &dn_batches_type) {
         if (yn)

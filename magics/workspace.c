@@ -1,5 +1,6 @@
 /* workspace.c — a sorted array of named objects; kernels hold tens of them, not millions. */
 #include "workspace.h"
+#include "internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -110,7 +111,7 @@ void *dn_workspace_get_typed(const dn_workspace *ws, const char *name, const dn_
 {
     long at = name ? find(ws, name) : -1;
     if (at < 0) {
-        snprintf(err, errlen, "no name '%s' in the workspace (%%who lists them)", name ? name : "");
+        dn_workspace_missing(ws, name, err, errlen);
         return NULL;
     }
     const dn_type *t = ws->items[at].type;
@@ -123,6 +124,20 @@ void *dn_workspace_get_typed(const dn_workspace *ws, const char *name, const dn_
         return NULL;
     }
     return ws->items[at].obj;
+}
+
+void dn_workspace_missing(const dn_workspace *ws, const char *name, char *err, size_t errlen)
+{
+    const char *best = NULL;
+    int bestd = 3;
+    for (size_t k = 0; name && k < ws->n; k++) {
+        int d = dn_edit_distance(name, ws->items[k].name);
+        if (d < bestd && 2 * d < (int)strlen(name)) { bestd = d; best = ws->items[k].name; }
+    }
+    if (best)
+        snprintf(err, errlen, "no name '%s' in the workspace. Did you mean '%s'?", name, best);
+    else
+        snprintf(err, errlen, "no name '%s' in the workspace (%%who lists them)", name ? name : "");
 }
 
 int dn_workspace_remove(dn_workspace *ws, const char *name)

@@ -50,6 +50,9 @@ void *dn_workspace_get(const dn_workspace *ws, const char *name, const dn_type *
  * workspace (see %who)", "'x' is an array, not a model") otherwise. */
 void *dn_workspace_get_typed(const dn_workspace *ws, const char *name, const dn_type *type,
                              char *err, size_t errlen);
+/* The message for a name the workspace lacks, with the closest name when it looks like a
+ * typo: "no name 'modle' in the workspace. Did you mean 'model'?" */
+void dn_workspace_missing(const dn_workspace *ws, const char *name, char *err, size_t errlen);
 /* Frees and forgets name; 0 when it existed, -1 otherwise. */
 int dn_workspace_remove(dn_workspace *ws, const char *name);
 
