@@ -53,6 +53,7 @@ typedef struct progress {
     char title[64];        /* "Epoch 1/3", "Predicting", "Evaluating" */
     long steps, step;      /* this pass's batches, and those done */
     int always;            /* shown from the first step (fit), else after half a second */
+    int quiet;             /* no updates while it runs (%fit verbose=0 or 2) */
     int has_metrics;
     dn_metrics running;
     /* fit: validation after the epoch's training */
@@ -136,7 +137,7 @@ static void progress_show(progress *p)
  * always shown leave no display (the record then does not depend on the machine). */
 static void progress_tick(progress *p)
 {
-    if (dn_live_due(&p->live, p->always ? 0 : 0.5, 0.5))
+    if (!p->quiet && dn_live_due(&p->live, p->always ? 0 : 0.5, 0.5))
         progress_show(p);
 }
 
@@ -464,9 +465,10 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
         char title[64];
         snprintf(title, sizeof title, "Epoch %d/%ld", e, epochs);
         progress p;
-        progress_init(&p, ctx, title, steps, verbose > 0);
+        progress_init(&p, ctx, title, steps, verbose == 1);
         p.has_metrics = 1;
-        if (verbose) progress_show(&p);
+        p.quiet = verbose != 1;
+        if (verbose == 1) progress_show(&p);
         dn_callbacks cb = { .user = &p, .on_batch = on_train_batch, .should_stop = should_stop };
         dn_epoch_log log;
         double lr = opt->lr;
@@ -475,7 +477,7 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
         if (r == DN_OK && val.src) {
             p.validating = 1;
             p.vsteps = val.src->ops->batches(val.src);
-            if (verbose) progress_show(&p);
+            if (verbose == 1) progress_show(&p);
             dn_callbacks vcb = { .user = &p, .on_batch = on_val_batch, .should_stop = should_stop };
             r = dn_model_evaluate(wm->m, val.src, &vcb, &log.val, err, sizeof err);
             if (r == DN_OK) {
@@ -808,7 +810,8 @@ const dn_command dn_commands_train[] = {
         "                  model's epoch number, counted over its fits since it was compiled\n"
         "                  (ft1.h5, ft2.h5, ... when the lesson fits one epoch per cell after\n"
         "                  %finetune)\n"
-        "  verbose=1       0: no progress bar\n\n"
+        "  verbose=1       1: the bar updated as it goes; 2: one line per epoch when it ends;\n"
+        "                  0: nothing but the history table\n\n"
         "The interrupt (stop button) stops between two steps: the model keeps the weights\n"
         "of the last completed step, files saved after finished epochs stay, and the\n"
         "message says the epoch and step reached.\n\n"
