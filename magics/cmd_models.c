@@ -728,34 +728,18 @@ static int run_finetune(dn_ctx *ctx, const dn_call *call)
         return dn_fail(ctx, "ValueError", "%%finetune: %s has %d layer%s; fine-tuning replaces the "
                        "last layer of a network with more", name, dn_model_nlayers(wm->m),
                        dn_model_nlayers(wm->m) == 1 ? "" : "s");
-    const char **names = calloc((size_t)k, sizeof *names);
-    if (!names) return dn_fail(ctx, "MemoryError", "out of memory");
-    for (int c = 0; c < k; c++) names[c] = dn_dir_source_class_name(src, c);
-    /* everything that can fail (memory) is made before the model changes */
+    /* the new layer is made before the model changes: a failure then changes nothing */
     dn_layer *top = dn_dense_new(k, DN_ACT_SOFTMAX, 1, err, sizeof err);
-    dn_ws_model probe = { 0 };
-    int ok = top && dn_ws_model_set_classes(&probe, names, k) == 0;
-    free(names);
-    if (!ok) {
-        dn_layer_free(top);
-        for (int c = 0; c < probe.nclasses; c++) free(probe.class_names[c]);
-        free(probe.class_names);
-        return dn_fail(ctx, "MemoryError", "out of memory");
-    }
+    if (!top) return dn_fail(ctx, "MemoryError", "%s", err);
     dn_layer *last = dn_model_layer(wm->m, dn_model_nlayers(wm->m) - 1);
     char gone[160];
     snprintf(gone, sizeof gone, "%s (%s)", dn_layer_name(last), dn_layer_class(last));
     dn_model_pop(wm->m, err, sizeof err);
     for (int i = 0; i < dn_model_nlayers(wm->m); i++) dn_layer_set_trainable(dn_model_layer(wm->m, i), 0);
-    if (dn_model_add(wm->m, top, err, sizeof err)) {
-        for (int c = 0; c < probe.nclasses; c++) free(probe.class_names[c]);
-        free(probe.class_names);
+    if (dn_model_add(wm->m, top, err, sizeof err))
         return dn_fail(ctx, "MemoryError", "%%finetune: %s (the last layer was removed)", err);
-    }
-    for (int c = 0; c < wm->nclasses; c++) free(wm->class_names[c]);
-    free(wm->class_names);
-    wm->class_names = probe.class_names;
-    wm->nclasses = probe.nclasses;
+    if (dn_ws_model_classes_from(wm, src))
+        return dn_fail(ctx, "MemoryError", "out of memory");
     dn_optimizer o;
     dn_optimizer_defaults(&o, DN_OPT_ADAM);
     o.lr = (float)lr;

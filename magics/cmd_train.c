@@ -447,13 +447,7 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
     if (train.batches) {
         dn_dir_source *d = dn_batches_dir(train.batches);
         if (wm->preprocess < 0) wm->preprocess = (int)dn_dir_source_options(d)->preprocess;
-        int k = dn_dir_source_num_classes(d);
-        const char **names = calloc((size_t)k, sizeof *names);
-        if (names) {
-            for (int c = 0; c < k; c++) names[c] = dn_dir_source_class_name(d, c);
-            dn_ws_model_set_classes(wm, names, k);
-            free(names);
-        }
+        dn_ws_model_classes_from(wm, d);   /* out of memory: predictions go unnamed */
     }
 
     long steps = train.src->ops->batches(train.src);

@@ -36,12 +36,13 @@ void dn_ws_model_free(dn_ws_model *wm)
     free(wm);
 }
 
-int dn_ws_model_set_classes(dn_ws_model *wm, const char *const *names, int n)
+int dn_ws_model_classes_from(dn_ws_model *wm, dn_dir_source *d)
 {
+    int n = dn_dir_source_num_classes(d);
     char **copy = calloc(n > 0 ? (size_t)n : 1, sizeof *copy);
     if (!copy) return -1;
     for (int k = 0; k < n; k++)
-        if (!(copy[k] = strdup(names[k]))) {
+        if (!(copy[k] = strdup(dn_dir_source_class_name(d, k)))) {
             while (k--) free(copy[k]);
             free(copy);
             return -1;

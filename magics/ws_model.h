@@ -9,6 +9,7 @@
 #include "core/model.h"
 #include "core/status_codes.h"
 #include "core/zoo.h"
+#include "data/dirsource.h"
 
 #include <jansson.h>
 
@@ -44,8 +45,8 @@ void dn_ws_model_free(dn_ws_model *wm);
 dn_ws_model *dn_ws_model_get(const dn_workspace *ws, const char *name, char *err,
                              size_t errlen);
 
-/* Remembers class names (copied); 0 or -1 on no memory (then nothing changed). */
-int dn_ws_model_set_classes(dn_ws_model *wm, const char *const *names, int n);
+/* Remembers the class names of d (copied); 0 or -1 on no memory (nothing changed). */
+int dn_ws_model_classes_from(dn_ws_model *wm, dn_dir_source *d);
 /* A compile starts a new training run: the history (and the epoch numbers of %fit's
  * save={epoch}) start again from 1. */
 void dn_ws_model_new_run(dn_ws_model *wm);
