@@ -309,3 +309,24 @@ int dn_h5_write_vlen_string(hid_t obj, const char *name, const char *s)
     H5Tclose(t);
     return rc;
 }
+
+int dn_h5_untimed_open(dn_h5_untimed *u)
+{
+    u->fcpl = H5Pcreate(H5P_FILE_CREATE);
+    u->gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    u->dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (u->fcpl < 0 || u->gcpl < 0 || u->dcpl < 0 || H5Pset_obj_track_times(u->fcpl, 0) < 0
+        || H5Pset_obj_track_times(u->gcpl, 0) < 0 || H5Pset_obj_track_times(u->dcpl, 0) < 0) {
+        dn_h5_untimed_close(u);
+        return -1;
+    }
+    return 0;
+}
+
+void dn_h5_untimed_close(dn_h5_untimed *u)
+{
+    if (u->fcpl >= 0) H5Pclose(u->fcpl);
+    if (u->gcpl >= 0) H5Pclose(u->gcpl);
+    if (u->dcpl >= 0) H5Pclose(u->dcpl);
+    u->fcpl = u->gcpl = u->dcpl = -1;
+}

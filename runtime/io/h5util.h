@@ -47,4 +47,13 @@ int dn_h5_write_string(hid_t obj, const char *name, const char *s);
  * (Keras 3's name attributes). 0 or -1 (HDF5 error on the stack). */
 int dn_h5_write_vlen_string(hid_t obj, const char *name, const char *s);
 
+/* Creation property lists that leave out HDF5's modification times, so that the same
+ * weights saved twice give the same bytes (a notebook that re-makes a file re-makes it
+ * exactly). Open before H5Fcreate, close after; 0 or -1 (HDF5 error on the stack). */
+typedef struct dn_h5_untimed {
+    hid_t fcpl, gcpl, dcpl;
+} dn_h5_untimed;
+int dn_h5_untimed_open(dn_h5_untimed *u);
+void dn_h5_untimed_close(dn_h5_untimed *u);
+
 #endif

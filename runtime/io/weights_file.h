@@ -76,7 +76,8 @@ int dn_k3_pair_by_order(const dn_wfile *f, const dn_wlayer *layers, int nlayers,
 
 /* Writes the Keras 3 layout of layers into the open file fid (see
  * dn_weights_save_keras3). 0 or -1 (HDF5 error on the stack). */
-int dn_k3_write(hid_t fid, const dn_wlayer *layers, int nlayers, const char *model_name);
+int dn_k3_write(hid_t fid, const dn_h5_untimed *u, const dn_wlayer *layers, int nlayers,
+                const char *model_name);
 
 /* "(3, 3, 1, 4)", "(4,)", "()" into buf. */
 void dn_wfile_fmt_shape(char *buf, size_t n, int ndim, const long long *dims);

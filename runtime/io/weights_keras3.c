@@ -681,7 +681,8 @@ out:
 
 /* ---- writing ---- */
 
-int dn_k3_write(hid_t fid, const dn_wlayer *layers, int nlayers, const char *model_name)
+int dn_k3_write(hid_t fid, const dn_h5_untimed *u, const dn_wlayer *layers, int nlayers,
+                const char *model_name)
 {
     int rc = -1;
     hid_t lg = -1;
@@ -690,14 +691,14 @@ int dn_k3_write(hid_t fid, const dn_wlayer *layers, int nlayers, const char *mod
     if (!snakes || !counts)
         goto out;
     /* As Keras' _save_state: the model's own (empty) variables first, then its layers. */
-    hid_t v = H5Gcreate2(fid, "vars", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t v = H5Gcreate2(fid, "vars", H5P_DEFAULT, u->gcpl, H5P_DEFAULT);
     if (v < 0)
         goto out;
     int w = dn_h5_write_vlen_string(v, "name", model_name);
     H5Gclose(v);
     if (w != 0)
         goto out;
-    lg = H5Gcreate2(fid, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    lg = H5Gcreate2(fid, "layers", H5P_DEFAULT, u->gcpl, H5P_DEFAULT);
     if (lg < 0)
         goto out;
     int nsnakes = 0;
@@ -715,10 +716,10 @@ int dn_k3_write(hid_t fid, const dn_wlayer *layers, int nlayers, const char *mod
             snprintf(group, sizeof group, "%s", snake);
         else
             snprintf(group, sizeof group, "%s_%d", snake, counts[k] - 1);
-        hid_t g = H5Gcreate2(lg, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t g = H5Gcreate2(lg, group, H5P_DEFAULT, u->gcpl, H5P_DEFAULT);
         if (g < 0)
             goto out;
-        hid_t vars = H5Gcreate2(g, "vars", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t vars = H5Gcreate2(g, "vars", H5P_DEFAULT, u->gcpl, H5P_DEFAULT);
         H5Gclose(g);
         if (vars < 0)
             goto out;
@@ -732,7 +733,7 @@ int dn_k3_write(hid_t fid, const dn_wlayer *layers, int nlayers, const char *mod
             snprintf(key, sizeof key, "%d", a);
             hid_t sp = arr->ndim ? H5Screate_simple(arr->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
             hid_t ds = sp >= 0 ? H5Dcreate2(vars, key, H5T_IEEE_F32LE, sp, H5P_DEFAULT,
-                                            H5P_DEFAULT, H5P_DEFAULT) : -1;
+                                            u->dcpl, H5P_DEFAULT) : -1;
             /* HDF5 refuses a NULL buffer even when there is nothing to write. */
             float none = 0;
             ok = ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,

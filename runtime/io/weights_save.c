@@ -87,7 +87,7 @@ static int check_layers(const char *path, const dn_wlayer *layers, int nlayers,
 }
 
 /* One layer's group, weight_names and datasets. 0 or -1 (HDF5 error on the stack). */
-static int write_layer(hid_t fid, hid_t lcpl, const dn_wlayer *l)
+static int write_layer(hid_t fid, hid_t lcpl, const dn_h5_untimed *u, const dn_wlayer *l)
 {
     char names[4][sizeof l->name + sizeof l->arrays[0].name + 8];
     const char *list[4];
@@ -95,9 +95,17 @@ static int write_layer(hid_t fid, hid_t lcpl, const dn_wlayer *l)
         snprintf(names[a], sizeof names[a], "%s/%s:0", l->name, l->arrays[a].name);
         list[a] = names[a];
     }
-    hid_t g = H5Gcreate2(fid, l->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(fid, l->name, H5P_DEFAULT, u->gcpl, H5P_DEFAULT);
     if (g < 0)
         return -1;
+    /* the datasets' "<layer>/" group, made here so that it too carries no time */
+    hid_t inner = l->narrays ? H5Gcreate2(g, l->name, lcpl, u->gcpl, H5P_DEFAULT) : 0;
+    if (inner < 0) {
+        H5Gclose(g);
+        return -1;
+    }
+    if (inner > 0)
+        H5Gclose(inner);
     int rc = dn_h5_write_strings(g, "weight_names", list, l->narrays);
     for (int a = 0; rc == 0 && a < l->narrays; a++) {
         const dn_warray *w = &l->arrays[a];
@@ -106,7 +114,7 @@ static int write_layer(hid_t fid, hid_t lcpl, const dn_wlayer *l)
             dims[d] = (hsize_t)w->shape[d];
         hid_t sp = w->ndim ? H5Screate_simple(w->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
         hid_t ds = sp >= 0 ? H5Dcreate2(g, names[a], H5T_IEEE_F32LE, sp, lcpl,
-                                        H5P_DEFAULT, H5P_DEFAULT) : -1;
+                                        u->dcpl, H5P_DEFAULT) : -1;
         /* HDF5 refuses a NULL buffer even when there is nothing to write. */
         float none = 0;
         if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
@@ -123,15 +131,15 @@ static int write_layer(hid_t fid, hid_t lcpl, const dn_wlayer *l)
 
 /* Keras 2's layout into the open file; lnames: the layers' names. 0 or -1 (HDF5 error
  * on the stack). */
-static int write_keras2(hid_t fid, hid_t lcpl, const dn_wlayer *layers, int nlayers,
-                        const char **lnames)
+static int write_keras2(hid_t fid, hid_t lcpl, const dn_h5_untimed *u, const dn_wlayer *layers,
+                        int nlayers, const char **lnames)
 {
     if (dn_h5_write_strings(fid, "layer_names", lnames, nlayers) != 0 ||
         dn_h5_write_string(fid, "backend", DN_KERAS_BACKEND) != 0 ||
         dn_h5_write_string(fid, "keras_version", DN_KERAS_VERSION) != 0)
         return -1;
     for (int i = 0; i < nlayers; i++)
-        if (write_layer(fid, lcpl, &layers[i]) != 0)
+        if (write_layer(fid, lcpl, u, &layers[i]) != 0)
             return -1;
     return 0;
 }
@@ -168,6 +176,7 @@ static int save_as(const char *path, const dn_wlayer *layers, int nlayers, int k
     }
     int rc = -1;
     hid_t fid = -1, fapl = -1, lcpl = -1;
+    dn_h5_untimed u = { -1, -1, -1 };
     const char **lnames = malloc(sizeof(char *) * (size_t)(nlayers ? nlayers : 1));
     if (!lnames) {
         snprintf(err, errlen, "cannot save '%s': out of memory", path);
@@ -180,7 +189,7 @@ static int save_as(const char *path, const dn_wlayer *layers, int nlayers, int k
     lcpl = H5Pcreate(H5P_LINK_CREATE);
     /* Strong close: every object is closed with the file, so a failed save leaks nothing. */
     if (fapl < 0 || lcpl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        H5Pset_create_intermediate_group(lcpl, 1) < 0)
+        H5Pset_create_intermediate_group(lcpl, 1) < 0 || dn_h5_untimed_open(&u) < 0)
         goto h5fail;
 #if H5_VERSION_GE(1, 10, 7)
     /* Nobody else knows the temporary file: a lock protects nothing, and file systems
@@ -188,11 +197,11 @@ static int save_as(const char *path, const dn_wlayer *layers, int nlayers, int k
     if (H5Pset_file_locking(fapl, 0, 1) < 0)
         goto h5fail;
 #endif
-    fid = H5Fcreate(af.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    fid = H5Fcreate(af.tmp, H5F_ACC_TRUNC, u.fcpl, fapl);
     if (fid < 0)
         goto h5fail;
-    if ((keras3 ? dn_k3_write(fid, layers, nlayers, DN_KERAS3_MODEL_NAME)
-                : write_keras2(fid, lcpl, layers, nlayers, lnames)) != 0)
+    if ((keras3 ? dn_k3_write(fid, &u, layers, nlayers, DN_KERAS3_MODEL_NAME)
+                : write_keras2(fid, lcpl, &u, layers, nlayers, lnames)) != 0)
         goto h5fail;
     /* Data still in HDF5's caches is written here, so a full disk shows up here too. */
     herr_t closed = H5Fclose(fid);
@@ -214,6 +223,7 @@ out:
         H5Fclose(fid);
     if (lcpl >= 0)
         H5Pclose(lcpl);
+    dn_h5_untimed_close(&u);
     if (fapl >= 0)
         H5Pclose(fapl);
     if (rc != 0)

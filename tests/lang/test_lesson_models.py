@@ -340,3 +340,14 @@ def test_vgg16_has_the_lessons_parameters_and_loads_keras_files(fresh_kernel, tm
         kern = back[f"{lname}/kernel:0"].ravel()
         assert np.array_equal(kern[:5], head) and np.array_equal(kern[-5:], tail), lname
         assert (back[f"{lname}/bias:0"] == 0.5).all()
+
+
+@pytest.mark.parametrize("ext", ["h5", "weights.h5"])
+def test_the_same_weights_save_to_the_same_bytes(kernel, tmp_path, ext):
+    """HDF5 stamps objects with the time unless told not to: a notebook that re-makes a
+    weight file must re-make it byte for byte."""
+    kernel.ok("%%model same\nConv2D(2, (3,3), input_shape=(6, 6, 1))\nBatchNormalization()\nFlatten()\nDense(2)")
+    kernel.ok(f"%save_weights same {tmp_path}/one.{ext}")
+    time.sleep(1.1)
+    kernel.ok(f"%save_weights same {tmp_path}/two.{ext}")
+    assert (tmp_path / f"one.{ext}").read_bytes() == (tmp_path / f"two.{ext}").read_bytes()
