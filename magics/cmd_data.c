@@ -218,7 +218,8 @@ static int run_split(dn_ctx *ctx, const dn_call *call)
 /* ---------------------------------------------------------------- batches objects */
 
 struct dn_batches {
-    dn_dir_source *src;
+    dn_dir_source *src;     /* reads the folder by its absolute path: a later %cd changes nothing */
+    char *shown_dir;        /* the folder as the user wrote it, for %who */
     dn_ctx *ctx;            /* the cell warnings go to, NULL between cells */
     char **pending;         /* warnings that came with no cell attached */
     int npending, cap;
@@ -265,6 +266,7 @@ static void batches_free(void *obj)
     dn_batches *b = obj;
     if (!b) return;
     dn_dir_source_free(b->src);   /* stops and joins its decoding threads */
+    free(b->shown_dir);
     for (int k = 0; k < b->npending; k++) free(b->pending[k]);
     free(b->pending);
     free(b);
@@ -280,7 +282,7 @@ static void batches_describe(const void *obj, char *buf, size_t len)
              dn_grouped(dn_dir_source_count(b->src), n, sizeof n), k, k == 1 ? "" : "es",
              o->batch_size, o->width, o->height, o->channels == 1 ? "grayscale" : "rgb",
              o->shuffle ? "shuffled" : "in file order",
-             o->class_mode == DN_CLASS_NONE ? ", unlabelled" : "", dn_dir_source_dir(b->src));
+             o->class_mode == DN_CLASS_NONE ? ", unlabelled" : "", b->shown_dir);
 }
 
 static const char *const batches_attrs[] = { "classes", "labels", "filenames", "class_names", NULL };
@@ -449,17 +451,25 @@ static int run_batches(dn_ctx *ctx, const dn_call *call)
     dn_batches *b = calloc(1, sizeof *b);
     if (!b) { free(dir); return dn_fail(ctx, "MemoryError", "out of memory"); }
     b->ctx = ctx;
-    o.dir = dir;
-    /* only a shuffled source draws at random: an unshuffled one leaves the seeds alone */
-    if (o.shuffle) o.seed = dn_workspace_next_seed(dn_ctx_workspace(ctx));
+    b->shown_dir = dir;
+    char *abs = realpath(dir, NULL);
+    if (!abs) {
+        batches_free(b);
+        return dn_fail(ctx, "OSError", "cannot resolve the folder '%s'", dir);
+    }
+    o.dir = abs;
+    /* only a shuffled source draws at random: an unshuffled one leaves the seeds alone;
+     * the seed is taken once the batches exist, so a refusal shifts no later seed */
+    if (o.shuffle) o.seed = dn_workspace_peek_seed(dn_ctx_workspace(ctx));
     o.warn = batches_warn;
     o.warn_ctx = b;
-    if (dn_dir_source_new(&o, &b->src, err, sizeof err) != 0) {
-        free(dir);
+    int made = dn_dir_source_new(&o, &b->src, err, sizeof err);
+    free(abs);
+    if (made != 0) {
         batches_free(b);
         return dn_fail(ctx, "ValueError", "%s", err);
     }
-    free(dir);
+    if (o.shuffle) dn_workspace_next_seed(dn_ctx_workspace(ctx));
     dn_print(ctx, "%s\n", dn_dir_source_message(b->src));
     b->ctx = NULL;
     /* the old object under NAME is replaced only now that the new one exists */

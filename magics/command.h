@@ -71,6 +71,8 @@ void dn_write(dn_ctx *ctx, const char *stream, const char *text, size_t len);
 /* The cell's result (text/plain required), a display, a pager page. data is borrowed. */
 void dn_result(dn_ctx *ctx, json_t *data);
 void dn_display(dn_ctx *ctx, json_t *data);
+/* A display with metadata (e.g. {"image/png": {"width": 800, "height": 400}}). */
+void dn_display_md(dn_ctx *ctx, json_t *data, json_t *metadata);
 void dn_page(dn_ctx *ctx, const char *text);
 /* Fails the cell: error ename ("UsageError", "FileNotFoundError", …) with a message. */
 int dn_fail(dn_ctx *ctx, const char *ename, const char *fmt, ...)

@@ -58,6 +58,10 @@ void dn_eprint(dn_ctx *ctx, const char *fmt, ...)
 
 void dn_result(dn_ctx *ctx, json_t *data) { ctx->out->execute_result(ctx->out->ctx, data, NULL); }
 void dn_display(dn_ctx *ctx, json_t *data) { ctx->out->display_data(ctx->out->ctx, data, NULL, NULL); }
+void dn_display_md(dn_ctx *ctx, json_t *data, json_t *metadata)
+{
+    ctx->out->display_data(ctx->out->ctx, data, metadata, NULL);
+}
 
 void dn_page(dn_ctx *ctx, const char *text)
 {

@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 apt_pkgs=(
   build-essential meson ninja-build pkg-config
   libzmq3-dev libjansson-dev libssl-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev
-  libcairo2-dev libhdf5-dev
+  libcairo2-dev libfreetype-dev libhdf5-dev fonts-dejavu-core
   python3-jupyter-client python3-nbclient python3-nbconvert python3-ipykernel
   python3-jupyter-kernel-test jupyter-notebook python3-pytest
   python3-numpy python3-h5py python3-pil python3-torch python3-skimage
+  python3-sklearn python3-matplotlib
   darknet dataset-fashion-mnist
   chromium chromium-driver
 )

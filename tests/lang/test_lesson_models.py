@@ -351,3 +351,17 @@ def test_the_same_weights_save_to_the_same_bytes(kernel, tmp_path, ext):
     time.sleep(1.1)
     kernel.ok(f"%save_weights same {tmp_path}/two.{ext}")
     assert (tmp_path / f"one.{ext}").read_bytes() == (tmp_path / f"two.{ext}").read_bytes()
+
+
+def test_batches_and_predictions_survive_a_cd(kernel, pets, tmp_path):
+    """%batches DIR with a relative DIR reads the same folder after %cd (Keras would not)."""
+    rel = pathlib.Path(kernel.cwd) / "pets_here"
+    if not rel.exists():
+        rel.symlink_to(pets)
+    kernel.ok(f"%cd {kernel.cwd}\n%batches cdb pets_here/valid size=8 color=grayscale preprocess=scale shuffle=False")
+    assert "from pets_here/valid" in kernel.ok("%who batches").stdout
+    kernel.ok("%%model cdm\nFlatten(input_shape=(8, 8, 1))\nDense(2, activation='softmax')")
+    kernel.ok(f"%mkdir -p {tmp_path}/elsewhere\n%cd {tmp_path}/elsewhere")
+    r = kernel.ok("%predict cdm cdb as=cdp")
+    assert "32 images" in r.stdout
+    kernel.ok(f"%cd {kernel.cwd}")

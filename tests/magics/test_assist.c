@@ -74,13 +74,13 @@ int main(void)
 
     printf("# command names\n");
     completes("%pw", -1, (const char *const[]){ "%pwd", NULL }, 0, 3);
-    completes("%m", -1, (const char *const[]){ "%%markdown", "%%model", "%mkdir", "%model", NULL }, 0, 2);
+    completes("%m", -1, (const char *const[]){ "%%markdown", "%%model", "%mkdir", "%model", "%most_confused", NULL }, 0, 2);
     completes("%%ht", -1, (const char *const[]){ "%%html", NULL }, 0, 4);
-    completes("%pwd\n%m", -1, (const char *const[]){ "%mkdir", "%model", NULL }, 5, 7);
+    completes("%pwd\n%m", -1, (const char *const[]){ "%mkdir", "%model", "%most_confused", NULL }, 5, 7);
     completes("%pwd\n%%h", -1, (const char *const[]){ NULL }, 5, 8);
     completes("# é\n  %lsm", -1, (const char *const[]){ "%lsmagic", NULL }, 6, 10);
     completes("%cd ü\n%se", -1, (const char *const[]){ "%seed", NULL }, 6, 9);
-    completes("%pw", 2, (const char *const[]){ "%pop", "%predict", "%pwd", NULL }, 0, 2);
+    completes("%pw", 2, (const char *const[]){ "%plot_history", "%plots", "%pop", "%predict", "%pwd", NULL }, 0, 2);
 
     json_t *r0 = it->ops->complete(it, "%cd su", 6);
     char *types = json_dumps(json_object_get(r0, "metadata"), JSON_COMPACT | JSON_SORT_KEYS);
