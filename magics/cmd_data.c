@@ -1,4 +1,5 @@
-/* cmd_data.c — the data commands: %split (runtime/data/split.h) and %batches
+/* cmd_data.c — the data commands: %dataset (runtime/data/fashion.h), %split
+ * (runtime/data/split.h) and %batches
  * (runtime/data/dirsource.h), and the workspace's batches objects (ws_batches.h). */
 #include "array.h"
 #include "cmdutil.h"
@@ -6,6 +7,7 @@
 #include "live.h"
 #include "text.h"
 #include "ws_batches.h"
+#include "data/fashion.h"
 #include "data/split.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -29,6 +32,158 @@ static int need_folder(dn_ctx *ctx, const char *dir, const char *what)
     if (!S_ISDIR(st.st_mode))
         return dn_fail(ctx, "NotADirectoryError", "%s'%s' is not a folder", what, dir);
     return 0;
+}
+
+/* ---------------------------------------------------------------- %dataset */
+
+/* The file that marks a folder %dataset made: only such a folder is ever removed. */
+#define DATASET_MARK ".deepnb-dataset"
+
+typedef struct dataset_progress {
+    dn_live live;
+    const char *dir;
+    int stopped;
+} dataset_progress;
+
+static int dataset_progress_cb(void *c, long done, long total)
+{
+    dataset_progress *p = c;
+    if (dn_ctx_interrupted(p->live.ctx)) {
+        p->stopped = 1;
+        return 1;
+    }
+    if (dn_live_due(&p->live, 0.5, 0.25)) {
+        char d[32], n[32];
+        dn_text plain = { 0 }, html = { 0 };
+        dn_grouped(done, d, sizeof d);
+        dn_grouped(total, n, sizeof n);
+        dn_text_addf(&plain, "Making %s: %s of %s images", p->dir, d, n);
+        dn_text_addf(&html, "<progress value=\"%ld\" max=\"%ld\"></progress> Making <code>", done, total);
+        dn_text_add_html(&html, p->dir);
+        dn_text_addf(&html, "</code>: %s of %s images", d, n);
+        json_t *b = dn_text_bundle(&plain, &html);
+        dn_live_show(&p->live, b);
+        json_decref(b);
+    }
+    return 0;
+}
+
+static int has_mark(const char *dir)
+{
+    char *m = NULL;
+    if (asprintf(&m, "%s/%s", dir, DATASET_MARK) < 0) return 0;
+    struct stat st;
+    int yes = lstat(m, &st) == 0 && S_ISREG(st.st_mode);
+    free(m);
+    return yes;
+}
+
+static int write_mark(const char *dir, const dn_fashion_options *o, char *err, size_t errlen)
+{
+    char *m = NULL;
+    if (asprintf(&m, "%s/%s", dir, DATASET_MARK) < 0) return -1;
+    FILE *f = fopen(m, "w");
+    int ok = f && fprintf(f, "made by deepnb's %%dataset: fashion-mnist from %s, limit=%ld, "
+                          "pretrain=%s\n", o->source, o->limit, o->pretrain ? "True" : "False") > 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) snprintf(err, errlen, "cannot write %s: %s", m, strerror(errno));
+    free(m);
+    return ok ? 0 : -1;
+}
+
+static int run_dataset(dn_ctx *ctx, const dn_call *call)
+{
+    static const char *const keys[] = { "limit", "pretrain", "refresh", "source", NULL };
+    char err[1024];
+    if (dn_args_check(call->args, "%dataset", 2, 2, keys, err, sizeof err) < 0)
+        return dn_fail(ctx, "UsageError", "%s", err);
+    const char *kind = dn_value_text(dn_args_pos(call->args, 0));
+    if (!kind || strcmp(kind, "fashion-mnist"))
+        return dn_fail(ctx, "ValueError", "%%dataset knows fashion-mnist (Debian's Fashion-MNIST "
+                       "laid out as Dogs vs Cats), not %s", kind ? kind : "that");
+    long limit = -1;
+    int pretrain = 1, refresh = 0;
+    if (dn_opt_whole(ctx, call, "limit", NULL, 1, 1L << 30, &limit, NULL) < 0
+        || dn_opt_bool(ctx, call, "pretrain", &pretrain, NULL) < 0
+        || dn_opt_bool(ctx, call, "refresh", &refresh, NULL) < 0)
+        return -1;
+    const dn_value *sv = dn_args_key(call->args, "source");
+    char *dir = dn_arg_path(dn_args_pos(call->args, 1)), *source = sv ? dn_arg_path(sv) : NULL;
+    if (!dir || (sv && !source)) {
+        free(dir);
+        free(source);
+        return dn_fail(ctx, "UsageError", "%%dataset fashion-mnist DIR: DIR (and source=) are folders");
+    }
+    int rc = 0;
+    struct stat st;
+    int exists = lstat(dir, &st) == 0;
+    if (exists && !refresh)
+        rc = dn_fail(ctx, "FileExistsError", "%s exists already; %s", dir, has_mark(dir)
+                     ? "refresh=True lays it out afresh (it was made by %dataset)"
+                     : "give a new folder (deepnb removes only folders %dataset made)");
+    else if (exists && !has_mark(dir))
+        rc = dn_fail(ctx, "FileExistsError", "%s was not made by %%dataset, so refresh=True leaves "
+                     "it alone; give a new folder, or remove it yourself", dir);
+    if (rc == 0) rc = dn_need_parent_folder(ctx, dir);
+    char *target = NULL;
+    if (rc == 0 && (exists ? asprintf(&target, "%s.fresh-%ld", dir, (long)getpid())
+                           : asprintf(&target, "%s", dir)) < 0)
+        rc = dn_fail(ctx, "MemoryError", "out of memory");
+    if (rc) {
+        free(dir);
+        free(source);
+        return -1;
+    }
+    dn_fashion_options o;
+    dn_fashion_options_init(&o, target);
+    if (source) o.source = source;
+    o.limit = limit;
+    o.pretrain = pretrain;
+    dataset_progress prog = { .dir = dir };
+    dn_live_init(&prog.live, ctx, "dataset");
+    o.progress = dataset_progress_cb;
+    o.progress_ctx = &prog;
+    dn_fashion_result r;
+    if (exists && lstat(target, &st) == 0) dn_remove_tree(target, err, sizeof err);
+    int made = dn_fashion_make(&o, &r, err, sizeof err);
+    dn_live_clear(&prog.live);
+    if (made == 1) {
+        rc = dn_fail(ctx, "KeyboardInterrupt", "%%dataset stopped: nothing was made%s",
+                     exists ? " and the old folder is as it was" : "");
+    } else if (made != 0) {
+        rc = dn_fail(ctx, "OSError", "%s", err);
+    } else if (write_mark(target, &o, err, sizeof err) != 0) {
+        char ignored[256];
+        dn_remove_tree(target, ignored, sizeof ignored);
+        rc = dn_fail(ctx, "OSError", "%s", err);
+    } else if (exists) {
+        /* the fresh folder takes the old one's place; the old one goes last */
+        char *old = NULL;
+        if (asprintf(&old, "%s.old-%ld", dir, (long)getpid()) < 0 || rename(dir, old) != 0
+            || rename(target, dir) != 0) {
+            rc = dn_fail(ctx, "OSError", "cannot put the fresh %s in place: %s", dir, strerror(errno));
+            if (old && lstat(dir, &st) != 0) rename(old, dir);
+            dn_remove_tree(target, err, sizeof err);
+        } else if (dn_remove_tree(old, err, sizeof err) != 0) {
+            dn_eprint(ctx, "Warning: the old data could not all be removed: %s\n", err);
+        }
+        free(old);
+    }
+    if (rc == 0) {
+        char a[32], b[32], c[32], d[32];
+        dn_print(ctx, "%s %s: train/ %s images of boot and sneaker (by file name: boot.0.png, "
+                 "sneaker.0.png, ...), test/ %s unlabelled, sample_submission.csv, solution.csv",
+                 dir, exists ? "laid out afresh" : "made", dn_grouped(r.train, a, sizeof a),
+                 dn_grouped(r.test, b, sizeof b));
+        if (pretrain)
+            dn_print(ctx, "; pretrain/ %s + %s images of 8 other classes (train/ and valid/)",
+                     dn_grouped(r.pretrain_train, c, sizeof c), dn_grouped(r.pretrain_valid, d, sizeof d));
+        dn_print(ctx, ".\n");
+    }
+    free(target);
+    free(dir);
+    free(source);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- %split */
@@ -516,6 +671,32 @@ const dn_command dn_commands_data[] = {
         "  sample_train=200  training files copied to sample/train/\n"
         "  sample_valid=50   validation files copied to sample/valid/\n\n"
         "Example:\n  %seed 42\n  %split data/dogscats valid=2000" },
+    { .name = "dataset", .kind = DN_LINE, .run = run_dataset, .source = __FILE__,
+      .synopsis = "%dataset fashion-mnist DIR [...]",
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS,
+      .keywords = (const char *const[]){ "fashion-mnist", "limit=", "pretrain=", "refresh=", NULL },
+      .help =
+        "Lay out the offline data set: Fashion-MNIST as Kaggle ships Dogs vs Cats.\n"
+        "%dataset fashion-mnist DIR [refresh=False] [limit=N] [pretrain=True]\n\n"
+        "No machine here can download the competition's photos, so Debian's Fashion-MNIST\n"
+        "stands in: sneakers and ankle boots play cats and dogs. DIR gets\n"
+        "  train/boot.N.png, train/sneaker.N.png   12,000 images labelled by file name\n"
+        "  test/N.png                              2,000 unlabelled, ids from 1\n"
+        "  sample_submission.csv, solution.csv     id,label (solution: 1 = sneaker)\n"
+        "  pretrain/{train,valid}/<class>/         the eight other classes (48,000 + 8,000),\n"
+        "                                          the stand-in for ImageNet\n"
+        "The same bytes every time. The folder is made under another name and put in place\n"
+        "when complete, so a stopped or failed run leaves nothing behind.\n\n"
+        "An existing DIR is refused, unless refresh=True and %dataset made it: then it is\n"
+        "laid out afresh (the old one goes once the new one is complete), so a notebook\n"
+        "that starts with this line can always be run again from the top. A folder\n"
+        "%dataset did not make is never removed.\n\n"
+        "Options:\n"
+        "  refresh=False   lay out an existing DIR (made by %dataset) afresh\n"
+        "  limit=N         at most N images per class in each split (quick tries)\n"
+        "  pretrain=True   also pretrain/\n"
+        "  source=DIR      the IDX files (default /usr/share/datasets/fashion-mnist)\n\n"
+        "Example:\n  %dataset fashion-mnist data/lesson2 refresh=True\n  %split data/lesson2" },
     { .name = "batches", .kind = DN_LINE, .run = run_batches, .source = __FILE__,
       .synopsis = "%batches NAME DIR [...]",
       .complete = DN_COMPLETE_PATHS | DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,

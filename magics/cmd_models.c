@@ -15,6 +15,7 @@
 #include "data/resize.h"
 #include "io/model_weights.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,8 +311,17 @@ static int parse_optimizer(dn_ctx *ctx, const dn_value *v, dn_optimizer *o)
     dn_optimizer_kind kind;
     char err[256];
     if (!nm || dn_optimizer_parse(nm, &kind, err, sizeof err)) {
-        char shown[128];
+        char shown[128], low[64];
         dn_value_format(v, shown, sizeof shown);
+        static const char *const known[] = { "sgd", "rmsprop", "adam" };
+        snprintf(low, sizeof low, "%s", nm ? nm : "");
+        for (char *c = low; *c; c++) *c = (char)tolower((unsigned char)*c);
+        const char *near = nm ? dn_closest(low, known, 3) : NULL;
+        /* answer in the user's spelling: adma -> adam, Adma(...) -> Adam */
+        int upper = nm && isupper((unsigned char)nm[0]);
+        if (near)
+            return dn_fail(ctx, "ValueError", "%%compile: unknown optimizer %s. Did you mean %s?", shown,
+                           !upper ? near : !strcmp(near, "sgd") ? "SGD" : !strcmp(near, "adam") ? "Adam" : "RMSprop");
         return dn_fail(ctx, "ValueError", "%%compile: optimizer is SGD, RMSprop or Adam, with "
                        "arguments as in Keras (SGD(lr=0.1), Adam(lr=0.001)), not %s", shown);
     }
@@ -389,6 +399,10 @@ static int parse_loss(dn_ctx *ctx, const dn_value *v, dn_loss *loss)
     if (!s || dn_loss_parse(s, loss, err, sizeof err)) {
         char shown[128];
         dn_value_format(v, shown, sizeof shown);
+        static const char *const known[] = { "mse", "binary_crossentropy", "categorical_crossentropy" };
+        const char *near = s ? dn_closest(s, known, 3) : NULL;
+        if (near)
+            return dn_fail(ctx, "ValueError", "%%compile: unknown loss %s. Did you mean %s?", shown, near);
         return dn_fail(ctx, "ValueError", "%%compile: loss is mse, binary_crossentropy or "
                        "categorical_crossentropy, not %s", shown);
     }
@@ -716,7 +730,7 @@ static int run_finetune(dn_ctx *ctx, const dn_call *call)
     dn_ws_model *wm = dn_need_model(ctx, call, 0, &name);
     if (!wm || dn_arg_name(ctx, call, 1, "BATCHES", &bname) < 0) return -1;
     dn_batches *b = dn_batches_get(dn_ctx_workspace(ctx), bname, err, sizeof err);
-    if (!b) return dn_fail(ctx, "TypeError", "%%finetune: %s", err);
+    if (!b) return dn_fail_lookup(ctx, call, bname, err);
     double lr = 0.001;
     if (dn_opt_number(ctx, call, "lr", 0, 1e6, &lr, NULL) < 0) return -1;
     dn_dir_source *src = dn_batches_dir(b);
@@ -728,6 +742,15 @@ static int run_finetune(dn_ctx *ctx, const dn_call *call)
         return dn_fail(ctx, "ValueError", "%%finetune: %s has %d layer%s; fine-tuning replaces the "
                        "last layer of a network with more", name, dn_model_nlayers(wm->m),
                        dn_model_nlayers(wm->m) == 1 ? "" : "s");
+    const dn_dir_options *bo = dn_dir_source_options(src);
+    int ishape[3], ind = dn_model_input_shape(wm->m, ishape);
+    if (ind != 3 || ishape[0] != bo->height || ishape[1] != bo->width || ishape[2] != bo->channels) {
+        char want[64];
+        dn_shape_str(want, sizeof want, ind, ishape);
+        return dn_fail(ctx, "ValueError", "%%finetune: %s takes inputs of shape %s but %s gives "
+                       "images of shape (None, %d, %d, %d)%s", name, want, bname, bo->height,
+                       bo->width, bo->channels, ind == 3 ? ": make the batches with that size and colour" : "");
+    }
     /* the new layer is made before the model changes: a failure then changes nothing */
     dn_layer *top = dn_dense_new(k, DN_ACT_SOFTMAX, 1, err, sizeof err);
     if (!top) return dn_fail(ctx, "MemoryError", "%s", err);

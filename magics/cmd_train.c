@@ -314,7 +314,8 @@ static int source_open(dn_ctx *ctx, const char *cmd, const char *model, dn_ws_mo
         return dn_fail(ctx, "UsageError", "%%%s on arrays takes the inputs and the targets: "
                        "%%%s %s %s Y", cmd, cmd, model, xn);
     if (yn && !(s->y = dn_array_get(ws, yn, err, sizeof err)))
-        return dn_fail(ctx, "TypeError", "%%%s: %s", cmd, err);
+        return dn_fail(ctx, dn_workspace_get(ws, yn, NULL) ? "TypeError" : "NameError", "%%%s: %s",
+                       cmd, err);
     if (check_arrays(ctx, cmd, model, wm, xn, s->x, yn, s->y)) return -1;
     int shape[4] = { (int)s->x->shape[0], (int)s->x->shape[1], (int)s->x->shape[2], (int)s->x->shape[3] };
     long cols = s->y ? (s->y->ndim == 2 ? s->y->shape[1] : 1) : 0;
@@ -433,6 +434,15 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
                          "or a pair of arrays, validation=(VX, VY); not %s", shown);
         }
     }
+    /* batches bring their own batch size and order: an option that would do nothing is
+     * refused rather than ignored */
+    if (rc == 0 && is_batches(ctx, xn))
+        for (int k = 0; rc == 0 && k < 2; k++) {
+            const char *opt = k ? "shuffle" : "batch_size";
+            if (dn_args_key(call->args, opt))
+                rc = dn_fail(ctx, "UsageError", "%%fit: %s= is for arrays; %s has its own (%%batches "
+                             "NAME DIR %s=...)", opt, xn, opt);
+        }
     if (rc == 0)
         rc = source_open(ctx, "fit", name, wm, xn, yn, 1, batch_size, shuffle, &train);
     if (rc == 0 && vxn)

@@ -215,7 +215,7 @@ static int run_activations(dn_ctx *ctx, const dn_call *call)
     dn_ws_model *wm = dn_need_model(ctx, call, 0, &name);
     if (!wm || dn_arg_name(ctx, call, 1, "X (an array)", &xname) < 0) return -1;
     const dn_array *x = dn_array_get(dn_ctx_workspace(ctx), xname, err, sizeof err);
-    if (!x) return dn_fail(ctx, "TypeError", "%%activations: %s", err);
+    if (!x) return dn_fail_lookup(ctx, call, xname, err);
     long n = 3;
     if (dn_opt_whole(ctx, call, "n", NULL, 1, 100, &n, NULL) < 0) return -1;
     if (!dn_model_nlayers(wm->m)) return dn_fail(ctx, "ValueError", "%s has no layers", name);

@@ -119,5 +119,11 @@ const char *dn_closest(const char *word, const char *const *cands, int n)
         int d = dn_edit_distance(word, cands[i]);
         if (d < bestd) { bestd = d; best = cands[i]; }
     }
-    return best && bestd <= 2 && 2 * bestd < (int)strlen(word) ? best : NULL;
+    return best && bestd <= 2 && bestd < (int)strlen(word) ? best : NULL;
+}
+
+int dn_fail_lookup(dn_ctx *ctx, const dn_call *call, const char *name, const char *err)
+{
+    int there = dn_workspace_get(dn_ctx_workspace(ctx), name, NULL) != NULL;
+    return dn_fail(ctx, there ? "TypeError" : "NameError", "%%%s: %s", call->name, err);
 }

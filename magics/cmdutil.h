@@ -33,8 +33,12 @@ int dn_opt_value(dn_ctx *ctx, const dn_call *call, const char *key, const char *
  * path exists (for files a command is about to write). */
 int dn_need_parent_folder(dn_ctx *ctx, const char *path);
 
-/* The candidate closest to word when it is close enough to be a typo (at most 2 edits and
- * fewer than half its letters), else NULL. */
+/* The candidate closest to word when it is close enough to be a typo (at most 2 edits,
+ * and fewer than its letters), else NULL. */
 const char *dn_closest(const char *word, const char *const *cands, int n);
+
+/* Fails for a name a typed lookup refused with err (dn_workspace_get_typed's message):
+ * NameError when the workspace lacks the name, TypeError when it holds something else. */
+int dn_fail_lookup(dn_ctx *ctx, const dn_call *call, const char *name, const char *err);
 
 #endif

@@ -132,7 +132,7 @@ void dn_workspace_missing(const dn_workspace *ws, const char *name, char *err, s
     int bestd = 3;
     for (size_t k = 0; name && k < ws->n; k++) {
         int d = dn_edit_distance(name, ws->items[k].name);
-        if (d < bestd && 2 * d < (int)strlen(name)) { bestd = d; best = ws->items[k].name; }
+        if (d < bestd && d < (int)strlen(name)) { bestd = d; best = ws->items[k].name; }
     }
     if (best)
         snprintf(err, errlen, "no name '%s' in the workspace. Did you mean '%s'?", name, best);

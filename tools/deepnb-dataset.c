@@ -1,264 +1,12 @@
-/* deepnb-dataset — makes the offline stand-in for Kaggle's Dogs vs Cats Redux from
- * Debian's dataset-fashion-mnist (IDX files), laid out as the competition ships:
- *   OUTDIR/train/sneaker.<n>.png, OUTDIR/train/boot.<n>.png   (training split)
- *   OUTDIR/test/<id>.png                                      (test split, unlabelled,
- *                                                              classes mixed, ids from 1)
- *   OUTDIR/sample_submission.csv                              id,label (0.5 each)
- *   OUTDIR/solution.csv                                       id,label (1 = sneaker)
- * and the other eight classes for pre-training, laid out for flow_from_directory:
- *   OUTDIR/pretrain/{train,valid}/<class>/<index>.png         (train / test splits)
- * Every run writes the same bytes (fixed PNG settings, fixed test order). */
-#include <errno.h>
-#include <png.h>
-#include <pthread.h>
-#include <stdint.h>
+/* deepnb-dataset — the offline stand-in for Kaggle's Dogs vs Cats Redux from Debian's
+ * dataset-fashion-mnist, from the command line (the cell language's %dataset does the
+ * same): runtime/data/fashion.h says what it lays out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "dn_config.h"
-
-#define SIDE 28
-#define PIXELS (SIDE * SIDE)
-
-/* Fashion-MNIST's labels; the two competition classes are 7 (sneaker) and 9 (ankle
- * boot): two kinds of shoe, as alike and as different as cats and dogs. */
-static const char *class_names[10] = {"tshirt", "trouser", "pullover", "dress", "coat",
-                                      "sandal", "shirt", "sneaker", "bag", "boot"};
-#define CLASS_A 7
-#define CLASS_B 9
-
-typedef struct idx {
-    long n;
-    unsigned char *images;   /* n * 784 */
-    unsigned char *labels;   /* n */
-} idx;
-
-typedef struct job {
-    const unsigned char *px;
-    char *path;
-} job;
-
-typedef struct jobs {
-    job *v;
-    long n, cap;
-    long next;               /* next job to hand a thread */
-    pthread_mutex_t mu;
-    char err[512];
-} jobs;
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Reads a gzip'd (or plain) IDX file whole. */
-static unsigned char *read_gz(const char *path, size_t *len, char *err, size_t errlen)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open %.300s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 20, n = 0;
-    unsigned char *b = malloc(cap);
-    int r = 0;
-    while (b && (r = gzread(f, b + n, (unsigned)(cap - n))) > 0) {
-        n += (size_t)r;
-        if (n == cap) {
-            unsigned char *q = realloc(b, cap *= 2);
-            if (!q) {
-                free(b);
-                b = NULL;
-            }
-            b = q;
-        }
-    }
-    if (!b || r < 0) {
-        snprintf(err, errlen, "cannot read %.300s (damaged gzip data?)", path);
-        free(b);
-        gzclose(f);
-        return NULL;
-    }
-    gzclose(f);
-    *len = n;
-    return b;
-}
-
-static int load_split(const char *src, const char *prefix, idx *out, char *err, size_t errlen)
-{
-    char ip[4096], lp[4096];
-    snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte.gz", src, prefix);
-    snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte.gz", src, prefix);
-    size_t ni, nl;
-    unsigned char *im = read_gz(ip, &ni, err, errlen);
-    if (!im)
-        return -1;
-    unsigned char *lb = read_gz(lp, &nl, err, errlen);
-    if (!lb) {
-        free(im);
-        return -1;
-    }
-    if (ni < 16 || nl < 8 || be32(im) != 0x803 || be32(lb) != 0x801 || be32(im + 8) != SIDE ||
-        be32(im + 12) != SIDE || be32(im + 4) != be32(lb + 4) ||
-        ni != 16 + (size_t)be32(im + 4) * PIXELS || nl != 8 + (size_t)be32(lb + 4)) {
-        snprintf(err, errlen, "%.300s or %.300s is not a 28x28 IDX image/label pair", ip, lp);
-        free(im);
-        free(lb);
-        return -1;
-    }
-    out->n = be32(im + 4);
-    out->images = im;       /* header kept in front; pixels at +16 */
-    out->labels = lb;
-    return 0;
-}
-
-static int add_job(jobs *j, const unsigned char *px, char *path)
-{
-    if (!path)
-        return -1;
-    if (j->n == j->cap) {
-        long cap = j->cap ? j->cap * 2 : 4096;
-        job *q = realloc(j->v, sizeof *q * cap);
-        if (!q) {
-            free(path);
-            return -1;
-        }
-        j->v = q;
-        j->cap = cap;
-    }
-    j->v[j->n++] = (job){px, path};
-    return 0;
-}
-
-static char *fmt(const char *f, const char *a, const char *b, long n)
-{
-    char *s = NULL;
-    return asprintf(&s, f, a, b, n) < 0 ? NULL : s;
-}
-
-typedef struct membuf {
-    unsigned char *p;
-    size_t n, cap;
-} membuf;
-
-static void on_write(png_structp png, png_bytep data, size_t len)
-{
-    membuf *m = png_get_io_ptr(png);
-    if (m->n + len > m->cap) {
-        size_t cap = (m->n + len) * 2;
-        unsigned char *q = realloc(m->p, cap);
-        if (!q)
-            png_error(png, "out of memory");
-        m->p = q;
-        m->cap = cap;
-    }
-    memcpy(m->p + m->n, data, len);
-    m->n += len;
-}
-
-static void on_flush(png_structp png) { (void)png; }
-
-/* Encodes one grey image with fixed settings (no time or text chunks), so the bytes
- * depend only on the pixels. */
-static int encode_png(const unsigned char *px, membuf *m)
-{
-    m->n = 0;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        return -1;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        return -1;
-    }
-    png_set_write_fn(png, m, on_write, on_flush);
-    png_set_compression_level(png, 9);
-    png_set_filter(png, 0, PNG_FILTER_NONE | PNG_FILTER_SUB | PNG_FILTER_UP | PNG_FILTER_AVG |
-                               PNG_FILTER_PAETH);
-    png_set_IHDR(png, info, SIDE, SIDE, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < SIDE; y++)
-        png_write_row(png, (png_const_bytep)(px + y * SIDE));
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    return 0;
-}
-
-static void *writer(void *arg)
-{
-    jobs *j = arg;
-    membuf m = {0};
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        long i = j->err[0] ? j->n : j->next++;
-        pthread_mutex_unlock(&j->mu);
-        if (i >= j->n)
-            break;
-        const job *jb = &j->v[i];
-        FILE *f = NULL;
-        int ok = encode_png(jb->px, &m) == 0 && (f = fopen(jb->path, "wb")) != NULL &&
-                 fwrite(m.p, 1, m.n, f) == m.n;
-        if (f && fclose(f) != 0)
-            ok = 0;
-        if (!ok) {
-            pthread_mutex_lock(&j->mu);
-            if (!j->err[0])
-                snprintf(j->err, sizeof j->err, "cannot write %.300s: %s", jb->path, strerror(errno));
-            pthread_mutex_unlock(&j->mu);
-        }
-    }
-    free(m.p);
-    return NULL;
-}
-
-static int mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char b[4096];
-    snprintf(b, sizeof b, "%s", path);
-    for (char *p = b + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(b, 0777) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "cannot make %.300s: %s", b, strerror(errno));
-                return -1;
-            }
-            *p = c;
-            if (!c)
-                return 0;
-        }
-    }
-}
-
-/* the test split's two classes in a fixed mixed order (a seeded Fisher-Yates) */
-static void mix(long *a, long n)
-{
-    uint64_t s = 0x5eed5eedull;
-    for (long i = n - 1; i > 0; i--) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        long j = (long)((s >> 33) % (uint64_t)(i + 1));
-        long t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-    }
-}
-
-static int write_text(const char *path, const char *text, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %.300s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
+#include "data/fashion.h"
 
 static void usage(FILE *f)
 {
@@ -268,7 +16,7 @@ static void usage(FILE *f)
             "Lays Fashion-MNIST's sneakers and ankle boots out like Kaggle's Dogs vs Cats\n"
             "(train/sneaker.N.png, train/boot.N.png, test/N.png, sample_submission.csv,\n"
             "solution.csv) and its other eight classes in pretrain/{train,valid}/<class>/.\n"
-            "  --source DIR   the IDX files (default /usr/share/datasets/fashion-mnist)\n"
+            "  --source DIR   the IDX files (default " DN_FASHION_SOURCE ")\n"
             "  --limit N      at most N images per class in each split (quick tests)\n"
             "  --no-pretrain  skip pretrain/\n"
             "  --threads N    PNG writers (default: online CPUs)\n");
@@ -276,9 +24,6 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    const char *src = "/usr/share/datasets/fashion-mnist", *out = NULL;
-    long limit = -1;
-    int pretrain = 1, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
@@ -291,162 +36,35 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    out = argv[2];
+    dn_fashion_options o;
+    dn_fashion_options_init(&o, argv[2]);
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--source") && i + 1 < argc)
-            src = argv[++i];
+            o.source = argv[++i];
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-            limit = strtol(argv[++i], NULL, 10) > 0 ? strtol(argv[i], NULL, 10) : 0;
+            o.limit = strtol(argv[++i], NULL, 10) > 0 ? strtol(argv[i], NULL, 10) : 0;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = atoi(argv[++i]);
+            o.threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-pretrain"))
-            pretrain = 0;
+            o.pretrain = 0;
         else {
             fprintf(stderr, "deepnb-dataset: unknown option %s\n", argv[i]);
             usage(stderr);
             return 2;
         }
     }
-    if (limit == 0 || limit < -1) {
+    if (o.limit == 0) {
         fprintf(stderr, "deepnb-dataset: --limit needs a number of images, 1 or more\n");
         return 2;
     }
-    if (threads < 1)
-        threads = 1;
-    if (threads > 64)
-        threads = 64;
-
-    char err[1024] = "";
-    struct stat st;
-    if (stat(out, &st) == 0) {
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/train", out);
-        if (!S_ISDIR(st.st_mode) || stat(probe, &st) == 0) {
-            fprintf(stderr, "deepnb-dataset: %s exists already (remove it first)\n", out);
-            return 1;
-        }
-    }
-    idx tr = {0}, te = {0};
-    if (load_split(src, "train", &tr, err, sizeof err) != 0 ||
-        load_split(src, "t10k", &te, err, sizeof err) != 0) {
-        fprintf(stderr, "deepnb-dataset: %s\n(is Debian's dataset-fashion-mnist installed?)\n", err);
+    char err[1024];
+    dn_fashion_result r;
+    if (dn_fashion_make(&o, &r, err, sizeof err) != 0) {
+        fprintf(stderr, "deepnb-dataset: %s\n", err);
         return 1;
     }
-
-    jobs j = {0};
-    pthread_mutex_init(&j.mu, NULL);
-    int rc = 0;
-    char path[4200];
-    static const char *dirs[] = {"", "/train", "/test"};
-    for (size_t i = 0; i < 3 && rc == 0; i++) {
-        snprintf(path, sizeof path, "%s%s", out, dirs[i]);
-        rc = mkdir_p(path, err, sizeof err);
-    }
-    /* the competition: training images numbered per class in file order */
-    long count[10] = {0};
-    for (long i = 0; i < tr.n && rc == 0; i++) {
-        int c = tr.labels[8 + i];
-        if ((c != CLASS_A && c != CLASS_B) || (limit >= 0 && count[c] >= limit))
-            continue;
-        rc = add_job(&j, tr.images + 16 + i * PIXELS,
-                     fmt("%s/train/%s.%ld.png", out, class_names[c], count[c]++));
-    }
-    long ntest = 0, *test = malloc(sizeof(long) * te.n);
-    memset(count, 0, sizeof count);
-    for (long i = 0; test && i < te.n; i++) {
-        int c = te.labels[8 + i];
-        if ((c == CLASS_A || c == CLASS_B) && (limit < 0 || count[c] < limit)) {
-            count[c]++;
-            test[ntest++] = i;
-        }
-    }
-    if (!test)
-        rc = -1;
-    else
-        mix(test, ntest);
-    size_t cap = (size_t)ntest * 16 + 64;
-    char *sub = malloc(cap), *sol = malloc(cap);
-    size_t ks = 0, kl = 0;
-    if (sub && sol) {
-        ks = (size_t)snprintf(sub, cap, "id,label\n");
-        kl = (size_t)snprintf(sol, cap, "id,label\n");
-    }
-    for (long k = 0; k < ntest && rc == 0 && sub && sol; k++) {
-        long i = test[k];
-        ks += (size_t)snprintf(sub + ks, cap - ks, "%ld,0.5\n", k + 1);
-        kl += (size_t)snprintf(sol + kl, cap - kl, "%ld,%d\n", k + 1, te.labels[8 + i] == CLASS_A);
-        char *p = NULL;
-        if (asprintf(&p, "%s/test/%ld.png", out, k + 1) < 0)
-            p = NULL;
-        rc = add_job(&j, te.images + 16 + i * PIXELS, p);
-    }
-    if (!sub || !sol)
-        rc = -1;
-    if (rc == 0) {
-        snprintf(path, sizeof path, "%s/sample_submission.csv", out);
-        rc = write_text(path, sub, err, sizeof err);
-    }
-    if (rc == 0) {
-        snprintf(path, sizeof path, "%s/solution.csv", out);
-        rc = write_text(path, sol, err, sizeof err);
-    }
-    /* pre-training: the other eight classes, one folder each */
-    for (int split = 0; pretrain && split < 2 && rc == 0; split++) {
-        const idx *d = split ? &te : &tr;
-        const char *name = split ? "valid" : "train";
-        memset(count, 0, sizeof count);
-        for (int c = 0; c < 10 && rc == 0; c++) {
-            if (c == CLASS_A || c == CLASS_B)
-                continue;
-            snprintf(path, sizeof path, "%s/pretrain/%s/%s", out, name, class_names[c]);
-            rc = mkdir_p(path, err, sizeof err);
-        }
-        for (long i = 0; i < d->n && rc == 0; i++) {
-            int c = d->labels[8 + i];
-            if (c == CLASS_A || c == CLASS_B || (limit >= 0 && count[c] >= limit))
-                continue;
-            count[c]++;
-            char *p = NULL;
-            if (asprintf(&p, "%s/pretrain/%s/%s/%05ld.png", out, name, class_names[c], i) < 0)
-                p = NULL;
-            rc = add_job(&j, d->images + 16 + i * PIXELS, p);
-        }
-    }
-    if (rc == 0) {
-        pthread_t th[64];
-        int started = 0;
-        for (int t = 0; t < threads; t++)
-            if (pthread_create(&th[t], NULL, writer, &j) == 0)
-                started++;
-            else
-                break;
-        if (!started)
-            writer(&j);
-        for (int t = 0; t < started; t++)
-            pthread_join(th[t], NULL);
-        if (j.err[0]) {
-            snprintf(err, sizeof err, "%s", j.err);
-            rc = -1;
-        }
-    }
-    if (rc != 0 && !err[0])
-        snprintf(err, sizeof err, "out of memory");
-    if (rc == 0)
-        printf("deepnb-dataset: wrote %ld images to %s (train/ and test/: sneaker vs boot, "
-               "%ld test images; pretrain/: %s)\n",
-               j.n, out, ntest, pretrain ? "8 classes" : "skipped");
-    else
-        fprintf(stderr, "deepnb-dataset: %s\n", err);
-    for (long i = 0; i < j.n; i++)
-        free(j.v[i].path);
-    free(j.v);
-    free(test);
-    free(sub);
-    free(sol);
-    free(tr.images);
-    free(tr.labels);
-    free(te.images);
-    free(te.labels);
-    pthread_mutex_destroy(&j.mu);
-    return rc == 0 ? 0 : 1;
+    printf("deepnb-dataset: wrote %ld images to %s (train/ and test/: sneaker vs boot, %ld test "
+           "images; pretrain/: %s)\n", r.train + r.test + r.pretrain_train + r.pretrain_valid,
+           o.out, r.test, o.pretrain ? "8 classes" : "skipped");
+    return 0;
 }

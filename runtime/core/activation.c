@@ -18,7 +18,7 @@ int dn_activation_parse(const char *name, dn_activation *out, char *err, size_t 
         *out = DN_ACT_LINEAR;
         return DN_OK;
     }
-    return dn_fail(err, errlen,
+    return dn_seterr(err, errlen,
                    "unknown activation '%s' (known: linear, relu, sigmoid, tanh, softmax)", name);
 }
 

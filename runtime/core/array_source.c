@@ -96,20 +96,20 @@ dn_batch_source *dn_array_source_new(const float *x, int x_ndim, const int *x_sh
                                      uint64_t seed, char *err, size_t errlen)
 {
     if (!x || x_ndim < 2 || x_ndim > 4 || x_shape[0] <= 0) {
-        dn_fail(err, errlen, "an array source needs x with 2 to 4 axes and at least one example");
+        dn_seterr(err, errlen, "an array source needs x with 2 to 4 axes and at least one example");
         return NULL;
     }
     if (batch_size <= 0) {
-        dn_fail(err, errlen, "batch size must be positive, got %d", batch_size);
+        dn_seterr(err, errlen, "batch size must be positive, got %d", batch_size);
         return NULL;
     }
     if (y && y_dim <= 0) {
-        dn_fail(err, errlen, "labels need at least one column, got %d", y_dim);
+        dn_seterr(err, errlen, "labels need at least one column, got %d", y_dim);
         return NULL;
     }
     array_source *s = calloc(1, sizeof *s);
     if (!s) {
-        dn_fail(err, errlen, "out of memory");
+        dn_seterr(err, errlen, "out of memory");
         return NULL;
     }
     s->base.ops = &array_ops;
@@ -123,7 +123,7 @@ dn_batch_source *dn_array_source_new(const float *x, int x_ndim, const int *x_sh
     for (int i = 1; i < x_ndim; i++) {
         if (x_shape[i] <= 0) {
             as_free(&s->base);
-            dn_fail(err, errlen, "x's axis %d must be positive, got %d", i, x_shape[i]);
+            dn_seterr(err, errlen, "x's axis %d must be positive, got %d", i, x_shape[i]);
             return NULL;
         }
         s->x_row *= x_shape[i];
@@ -139,7 +139,7 @@ dn_batch_source *dn_array_source_new(const float *x, int x_ndim, const int *x_sh
     }
     if (!s->order || (s->shuffle && (!s->bx || (y && !s->by)))) {
         as_free(&s->base);
-        dn_fail(err, errlen, "out of memory for a source of %ld examples", s->count);
+        dn_seterr(err, errlen, "out of memory for a source of %ld examples", s->count);
         return NULL;
     }
     for (long i = 0; i < s->count; i++)

@@ -40,7 +40,7 @@ static int bn_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     b->invstd = calloc((size_t)C, sizeof(float));
     b->acc = calloc(2 * (size_t)C, sizeof(double));
     if (!b->mean || !b->invstd || !b->acc)
-        return dn_fail(err, errlen, "%s: out of memory", l->name);
+        return dn_seterr(err, errlen, "%s: out of memory", l->name);
     return DN_OK;
 }
 
@@ -146,7 +146,7 @@ static const dn_layer_ops bn_ops = {
 dn_layer *dn_batchnorm_new(float momentum, float epsilon, char *err, size_t errlen)
 {
     if (!(momentum >= 0.0f && momentum <= 1.0f) || !(epsilon > 0.0f)) {
-        dn_fail(err, errlen, "BatchNormalization: momentum must be in [0, 1] and epsilon "
+        dn_seterr(err, errlen, "BatchNormalization: momentum must be in [0, 1] and epsilon "
                 "positive, got momentum=%g epsilon=%g", (double)momentum, (double)epsilon);
         return NULL;
     }

@@ -144,7 +144,7 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
 {
     conv_layer *c = (conv_layer *)l;
     if (l->in_ndim != 3)
-        return dn_fail(err, errlen,
+        return dn_seterr(err, errlen,
                        "%s: Conv2D needs inputs of shape (height, width, channels), got %d axes",
                        l->name, l->in_ndim);
     dn_conv_geom *g = &c->g;
@@ -158,8 +158,9 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     g->OH = dn_conv_out_size(g->H, c->kh, c->sh, c->pad, &g->PT);
     g->OW = dn_conv_out_size(g->W, c->kw, c->sw, c->pad, &g->PL);
     if (g->OH <= 0 || g->OW <= 0)
-        return dn_fail(err, errlen, "%s: a %dx%d kernel does not fit a %dx%d input with 'valid' padding",
-                       l->name, c->kh, c->kw, g->H, g->W);
+        return dn_seterr(err, errlen, "%s (Conv2D): the kernel (%d, %d) does not fit the input's "
+                         "%dx%d pixels with 'valid' padding (padding='same' keeps the size)",
+                         l->name, c->kh, c->kw, g->H, g->W);
     l->out_ndim = 3;
     l->out_shape[0] = g->OH;
     l->out_shape[1] = g->OW;
@@ -175,7 +176,7 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
         (long)(g->OH - 1) * g->SH + g->KH <= g->H && (long)(g->OW - 1) * g->SW + g->KW <= g->W) {
         c->koff = malloc((size_t)conv_K(c) * sizeof(long));
         if (!c->koff)
-            return dn_fail(err, errlen, "%s: out of memory", l->name);
+            return dn_seterr(err, errlen, "%s: out of memory", l->name);
         for (int kh = 0, k = 0; kh < c->kh; kh++)
             for (int kw = 0; kw < c->kw; kw++)
                 for (int ci = 0; ci < g->C; ci++)
@@ -185,7 +186,7 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
         c->U = malloc((size_t)(32L * g->C * c->filters) * sizeof(float));
     c->Ut = c->U ? c->U + 16L * g->C * c->filters : NULL;
     if (!c->wflip || (c->wino && !c->U))
-        return dn_fail(err, errlen, "%s: out of memory", l->name);
+        return dn_seterr(err, errlen, "%s: out of memory", l->name);
     int kshape[4] = {c->kh, c->kw, g->C, c->filters};
     if (dn_layer_add_param(l, "kernel", 4, kshape, 1, err, errlen))
         return DN_ERROR;
@@ -431,7 +432,7 @@ dn_layer *dn_conv2d_new(int filters, int kh, int kw, int sh, int sw, dn_padding 
                         dn_activation act, int use_bias, char *err, size_t errlen)
 {
     if (filters <= 0 || kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0) {
-        dn_fail(err, errlen,
+        dn_seterr(err, errlen,
                 "Conv2D: filters, kernel size and strides must be positive, got filters=%d "
                 "kernel=(%d, %d) strides=(%d, %d)", filters, kh, kw, sh, sw);
         return NULL;

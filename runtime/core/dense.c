@@ -74,7 +74,7 @@ static const dn_layer_ops dense_ops = {
 dn_layer *dn_dense_new(int units, dn_activation act, int use_bias, char *err, size_t errlen)
 {
     if (units <= 0) {
-        dn_fail(err, errlen, "Dense: units must be positive, got %d", units);
+        dn_seterr(err, errlen, "Dense: units must be positive, got %d", units);
         return NULL;
     }
     dense_layer *d = dn_layer_alloc(sizeof *d, &dense_ops, err, errlen);

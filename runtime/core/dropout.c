@@ -79,7 +79,7 @@ static const dn_layer_ops dropout_ops = {
 dn_layer *dn_dropout_new(float rate, char *err, size_t errlen)
 {
     if (!(rate >= 0.0f && rate < 1.0f)) {
-        dn_fail(err, errlen, "Dropout: rate must be in [0, 1), got %g", (double)rate);
+        dn_seterr(err, errlen, "Dropout: rate must be in [0, 1), got %g", (double)rate);
         return NULL;
     }
     dropout_layer *d = dn_layer_alloc(sizeof *d, &dropout_ops, err, errlen);

@@ -36,11 +36,11 @@ static int check_batch(dn_model *m, const dn_batch *b, int need_y, char *err, si
             snprintf(got + u, sizeof got - u, i ? ", %d" : "%d", b->x_shape[i]);
         }
         strncat(got, ")", sizeof got - strlen(got) - 1);
-        return dn_fail(err, errlen, "the model takes inputs of shape %s but a batch has shape %s",
+        return dn_seterr(err, errlen, "the model takes inputs of shape %s but a batch has shape %s",
                        want, got);
     }
     if (need_y && (!b->y || b->y_dim != dn_model_output_size(m)))
-        return dn_fail(err, errlen,
+        return dn_seterr(err, errlen,
                        b->y ? "the model has %ld outputs but the labels have %d columns"
                             : "the model has %ld outputs but the batch has no labels (%d)",
                        dn_model_output_size(m), b->y_dim);
@@ -111,11 +111,11 @@ int dn_model_fit(dn_model *m, dn_batch_source *train, int epochs, dn_batch_sourc
                  const dn_callbacks *cb, dn_epoch_log *history, char *err, size_t errlen)
 {
     if (!dn_model_compiled(m))
-        return dn_fail(err, errlen, "compile the model before fitting it");
+        return dn_seterr(err, errlen, "compile the model before fitting it");
     if (!train)
-        return dn_fail(err, errlen, "fit needs training data");
+        return dn_seterr(err, errlen, "fit needs training data");
     if (epochs < 1)
-        return dn_fail(err, errlen, "epochs must be at least 1, got %d", epochs);
+        return dn_seterr(err, errlen, "epochs must be at least 1, got %d", epochs);
     /* validation reports progress through on_epoch only, as Keras does */
     dn_callbacks quiet = {0};
     if (cb) {
@@ -147,9 +147,9 @@ int dn_model_evaluate(dn_model *m, dn_batch_source *src, const dn_callbacks *cb,
                       dn_metrics *out, char *err, size_t errlen)
 {
     if (!dn_model_compiled(m))
-        return dn_fail(err, errlen, "compile the model before evaluating it");
+        return dn_seterr(err, errlen, "compile the model before evaluating it");
     if (!src)
-        return dn_fail(err, errlen, "evaluate needs data");
+        return dn_seterr(err, errlen, "evaluate needs data");
     dn_metrics local;
     return pass(m, src, 0, 1, cb, out ? out : &local, err, errlen);
 }
@@ -160,7 +160,7 @@ int dn_model_predict(dn_model *m, dn_batch_source *src, float *out, long rows, l
     if (done)
         *done = 0;
     if (!src)
-        return dn_fail(err, errlen, "predict needs data");
+        return dn_seterr(err, errlen, "predict needs data");
     if (src->ops->reset(src, err, errlen))
         return DN_ERROR;
     const long dim = dn_model_output_size(m), total = src->ops->count(src);
@@ -182,7 +182,7 @@ int dn_model_predict(dn_model *m, dn_batch_source *src, float *out, long rows, l
         for (int i = 0; i < b.n; i++) {
             long row = b.ids ? b.ids[i] : pos + i;
             if (row < 0 || row >= rows)
-                return dn_fail(err, errlen, "example %ld does not fit the %ld output rows", row,
+                return dn_seterr(err, errlen, "example %ld does not fit the %ld output rows", row,
                                rows);
             memcpy(out + row * dim, p + (long)i * dim, (size_t)dim * sizeof(float));
         }

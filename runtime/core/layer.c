@@ -11,7 +11,7 @@ void *dn_layer_alloc(size_t size, const dn_layer_ops *ops, char *err, size_t err
 {
     dn_layer *l = calloc(1, size);
     if (!l) {
-        dn_fail(err, errlen, "out of memory creating a %s layer", ops->class_name);
+        dn_seterr(err, errlen, "out of memory creating a %s layer", ops->class_name);
         return NULL;
     }
     l->ops = ops;
@@ -24,7 +24,7 @@ int dn_layer_add_param(dn_layer *l, const char *name, int ndim, const int *shape
                        int with_grad, char *err, size_t errlen)
 {
     if (l->nparams >= 4)
-        return dn_fail(err, errlen, "%s: too many parameter arrays", l->name);
+        return dn_seterr(err, errlen, "%s: too many parameter arrays", l->name);
     dn_param *p = &l->params[l->nparams];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -36,7 +36,7 @@ int dn_layer_add_param(dn_layer *l, const char *name, int ndim, const int *shape
     if (!p->data || (with_grad && !p->grad)) {
         free(p->data);
         free(p->grad);
-        return dn_fail(err, errlen, "%s: out of memory for %s (%ld floats)", l->name, name,
+        return dn_seterr(err, errlen, "%s: out of memory for %s (%ld floats)", l->name, name,
                        p->size);
     }
     l->nparams++;
@@ -75,7 +75,7 @@ int dn_padding_parse(const char *name, dn_padding *out, char *err, size_t errlen
         *out = DN_PAD_SAME;
         return DN_OK;
     }
-    return dn_fail(err, errlen, "unknown padding '%s' (known: valid, same)", name);
+    return dn_seterr(err, errlen, "unknown padding '%s' (known: valid, same)", name);
 }
 
 void dn_layer_free(dn_layer *l)
@@ -98,10 +98,10 @@ void dn_layer_free(dn_layer *l)
 int dn_layer_set_name(dn_layer *l, const char *name, char *err, size_t errlen)
 {
     if (l->in_model)
-        return dn_fail(err, errlen, "layer %s is already in a model; name it before adding it",
+        return dn_seterr(err, errlen, "layer %s is already in a model; name it before adding it",
                        l->name);
     if (!name[0] || strlen(name) >= sizeof l->name)
-        return dn_fail(err, errlen, "a layer name must have 1 to %zu characters",
+        return dn_seterr(err, errlen, "a layer name must have 1 to %zu characters",
                        sizeof l->name - 1);
     snprintf(l->name, sizeof l->name, "%s", name);
     l->user_named = 1;

@@ -14,7 +14,7 @@ int dn_loss_parse(const char *name, dn_loss *out, char *err, size_t errlen)
     else if (!strcmp(name, "categorical_crossentropy"))
         *out = DN_LOSS_CATEGORICAL_CE;
     else
-        return dn_fail(err, errlen, "unknown loss '%s' (known: mse, binary_crossentropy, "
+        return dn_seterr(err, errlen, "unknown loss '%s' (known: mse, binary_crossentropy, "
                        "categorical_crossentropy)", name);
     return DN_OK;
 }

@@ -18,7 +18,7 @@ static int pool_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     (void)rng;
     pool_layer *p = (pool_layer *)l;
     if (l->in_ndim != 3)
-        return dn_fail(err, errlen,
+        return dn_seterr(err, errlen,
                        "%s: MaxPooling2D needs inputs of shape (height, width, channels), got %d axes",
                        l->name, l->in_ndim);
     dn_conv_geom *g = &p->g;
@@ -32,8 +32,8 @@ static int pool_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     g->OH = dn_conv_out_size(g->H, p->ph, p->sh, p->pad, &g->PT);
     g->OW = dn_conv_out_size(g->W, p->pw, p->sw, p->pad, &g->PL);
     if (g->OH <= 0 || g->OW <= 0)
-        return dn_fail(err, errlen, "%s: a %dx%d pool does not fit a %dx%d input with 'valid' padding",
-                       l->name, p->ph, p->pw, g->H, g->W);
+        return dn_seterr(err, errlen, "%s (MaxPooling2D): the pool (%d, %d) does not fit the input's "
+                         "%dx%d pixels with 'valid' padding", l->name, p->ph, p->pw, g->H, g->W);
     l->out_ndim = 3;
     l->out_shape[0] = g->OH;
     l->out_shape[1] = g->OW;
@@ -190,7 +190,7 @@ dn_layer *dn_maxpool2d_new(int ph, int pw, int sh, int sw, dn_padding pad,
     if (sw == 0)
         sw = pw;
     if (ph <= 0 || pw <= 0 || sh <= 0 || sw <= 0) {
-        dn_fail(err, errlen, "MaxPooling2D: pool size and strides must be positive, got "
+        dn_seterr(err, errlen, "MaxPooling2D: pool size and strides must be positive, got "
                 "pool=(%d, %d) strides=(%d, %d)", ph, pw, sh, sw);
         return NULL;
     }

@@ -35,7 +35,7 @@ dn_model *dn_model_new(uint64_t seed, char *err, size_t errlen)
     dn_cpu_init();
     dn_model *m = calloc(1, sizeof *m);
     if (!m) {
-        dn_fail(err, errlen, "out of memory creating a model");
+        dn_seterr(err, errlen, "out of memory creating a model");
         return NULL;
     }
     dn_rng_seed(&m->rng, seed);
@@ -58,13 +58,13 @@ void dn_model_free(dn_model *m)
 int dn_model_set_input(dn_model *m, int ndim, const int *shape, char *err, size_t errlen)
 {
     if (m->nlayers)
-        return dn_fail(err, errlen, "the input shape can only be set before the first layer");
+        return dn_seterr(err, errlen, "the input shape can only be set before the first layer");
     if (ndim < 1 || ndim > 3)
-        return dn_fail(err, errlen, "an input shape has 1 to 3 axes (no batch axis), got %d",
+        return dn_seterr(err, errlen, "an input shape has 1 to 3 axes (no batch axis), got %d",
                        ndim);
     for (int i = 0; i < ndim; i++)
         if (shape[i] <= 0)
-            return dn_fail(err, errlen, "input shape axis %d must be positive, got %d", i,
+            return dn_seterr(err, errlen, "input shape axis %d must be positive, got %d", i,
                            shape[i]);
     m->in_ndim = ndim;
     memset(m->in_shape, 0, sizeof m->in_shape);
@@ -120,12 +120,12 @@ int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen)
         /* keep the message of the constructor that returned NULL */
         if (err && errlen && err[0])
             return DN_ERROR;
-        return dn_fail(err, errlen, "no layer to add");
+        return dn_seterr(err, errlen, "no layer to add");
     }
     if (l->in_model)
-        return dn_fail(err, errlen, "layer %s already belongs to a model", l->name);
+        return dn_seterr(err, errlen, "layer %s already belongs to a model", l->name);
     if (l->user_named && name_taken(m, l->name)) {
-        dn_fail(err, errlen, "the model already has a layer named %s", l->name);
+        dn_seterr(err, errlen, "layer names must be unique in a model: it already has a layer named '%s'", l->name);
         goto fail;
     }
     if (!l->user_named)
@@ -138,7 +138,7 @@ int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen)
         l->in_ndim = m->in_ndim;
         memcpy(l->in_shape, m->in_shape, sizeof l->in_shape);
     } else {
-        dn_fail(err, errlen, "%s: the first layer needs the model's input shape", l->name);
+        dn_seterr(err, errlen, "%s: the first layer needs the model's input shape", l->name);
         goto fail;
     }
     l->in_size = (long)dn_shape_size(l->in_ndim, l->in_shape);
@@ -146,7 +146,7 @@ int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen)
         goto fail;
     l->out_size = (long)dn_shape_size(l->out_ndim, l->out_shape);
     if (l->out_size <= 0) {
-        dn_fail(err, errlen, "%s: empty output", l->name);
+        dn_seterr(err, errlen, "%s: empty output", l->name);
         goto fail;
     }
     if (m->batch_cap && reserve_layer(m, l, m->batch_cap, err, errlen))
@@ -155,7 +155,7 @@ int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen)
         int cap = m->cap ? 2 * m->cap : 16;
         dn_layer **p = realloc(m->layers, (size_t)cap * sizeof *p);
         if (!p) {
-            dn_fail(err, errlen, "out of memory adding %s", l->name);
+            dn_seterr(err, errlen, "out of memory adding %s", l->name);
             goto fail;
         }
         m->layers = p;
@@ -180,7 +180,7 @@ fail:
 int dn_model_pop(dn_model *m, char *err, size_t errlen)
 {
     if (!m->nlayers)
-        return dn_fail(err, errlen, "the model has no layers to pop");
+        return dn_seterr(err, errlen, "the model has no layers to pop");
     dn_layer_free(m->layers[--m->nlayers]);
     return DN_OK;
 }
@@ -280,7 +280,7 @@ int dn_model_compile(dn_model *m, const dn_optimizer *opt, dn_loss loss, int acc
     if (dn_optimizer_check(opt, err, errlen))
         return DN_ERROR;
     if ((unsigned)loss > DN_LOSS_CATEGORICAL_CE)
-        return dn_fail(err, errlen, "unknown loss %d", (int)loss);
+        return dn_seterr(err, errlen, "unknown loss %d", (int)loss);
     /* a new optimiser starts from fresh state, as a Keras recompile does */
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i]->nparams; j++) {
@@ -310,11 +310,11 @@ static const float *forward_keep(dn_model *m, const float *x, int n, int trainin
                                  int keep_from, char *err, size_t errlen)
 {
     if (!m->nlayers) {
-        dn_fail(err, errlen, "the model has no layers");
+        dn_seterr(err, errlen, "the model has no layers");
         return NULL;
     }
     if (n <= 0 || !x) {
-        dn_fail(err, errlen, "a batch needs at least one example, got %d", n);
+        dn_seterr(err, errlen, "a batch needs at least one example, got %d", n);
         return NULL;
     }
     if (reserve_batch(m, n, err, errlen))
@@ -386,7 +386,7 @@ int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
                       size_t errlen)
 {
     if (!m->nlayers || !m->last_x || n != m->last_n || m->kept_from != 0)
-        return dn_fail(err, errlen,
+        return dn_seterr(err, errlen,
                        "backward needs dn_model_forward of the same %d examples just before", n);
     if (reserve_deltas(m, n, 0, err, errlen))
         return DN_ERROR;
@@ -399,9 +399,9 @@ int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
 static int check_y(const dn_model *m, const float *y, char *err, size_t errlen)
 {
     if (!m->compiled)
-        return dn_fail(err, errlen, "the model must be compiled before training or evaluating");
+        return dn_seterr(err, errlen, "the model must be compiled before training or evaluating");
     if (!y)
-        return dn_fail(err, errlen, "training and evaluating need labels (targets)");
+        return dn_seterr(err, errlen, "training and evaluating need labels (targets)");
     return DN_OK;
 }
 

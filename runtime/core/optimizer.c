@@ -28,7 +28,7 @@ int dn_optimizer_parse(const char *name, dn_optimizer_kind *out, char *err, size
     else if (!strcasecmp(name, "adam"))
         *out = DN_OPT_ADAM;
     else
-        return dn_fail(err, errlen, "unknown optimizer '%s' (known: SGD, RMSprop, Adam)", name);
+        return dn_seterr(err, errlen, "unknown optimizer '%s' (known: SGD, RMSprop, Adam)", name);
     return DN_OK;
 }
 
@@ -47,13 +47,13 @@ static int in01(float v) { return v >= 0.0f && v < 1.0f; }
 int dn_optimizer_check(const dn_optimizer *o, char *err, size_t errlen)
 {
     if (!(o->lr >= 0.0f) || !isfinite(o->lr))
-        return dn_fail(err, errlen, "%s: the learning rate must be >= 0, got %g",
+        return dn_seterr(err, errlen, "%s: the learning rate must be >= 0, got %g",
                        dn_optimizer_name(o->kind), (double)o->lr);
     if (!in01(o->momentum) || !in01(o->rho) || !in01(o->beta1) || !in01(o->beta2))
-        return dn_fail(err, errlen, "%s: momentum, rho, beta_1 and beta_2 must be in [0, 1)",
+        return dn_seterr(err, errlen, "%s: momentum, rho, beta_1 and beta_2 must be in [0, 1)",
                        dn_optimizer_name(o->kind));
     if (!(o->epsilon >= 0.0f))
-        return dn_fail(err, errlen, "%s: epsilon must be >= 0", dn_optimizer_name(o->kind));
+        return dn_seterr(err, errlen, "%s: epsilon must be >= 0", dn_optimizer_name(o->kind));
     return DN_OK;
 }
 
@@ -74,7 +74,7 @@ int dn_optimizer_prepare(const dn_optimizer *o, dn_param *p, char *err, size_t e
             continue;
         p->slot[s] = calloc((size_t)p->size, sizeof(float));
         if (!p->slot[s])
-            return dn_fail(err, errlen, "out of memory for the optimiser's state of %s",
+            return dn_seterr(err, errlen, "out of memory for the optimiser's state of %s",
                            p->name);
     }
     return DN_OK;

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int dn_fail(char *err, size_t errlen, const char *fmt, ...)
+int dn_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;

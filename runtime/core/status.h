@@ -7,8 +7,8 @@
 #include "status_codes.h"
 
 /* Fills err (when not NULL) printf-style and returns DN_ERROR, so callers can
- * `return dn_fail(err, errlen, "...")`. */
-int dn_fail(char *err, size_t errlen, const char *fmt, ...)
+ * `return dn_seterr(err, errlen, "...")`. */
+int dn_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,5 +1,5 @@
 /* status_codes.h — the runtime's return values, for callers that have an error helper of
- * their own (status.h adds the runtime's dn_fail). */
+ * their own (status.h adds the runtime's dn_seterr). */
 #ifndef DN_STATUS_CODES_H
 #define DN_STATUS_CODES_H
 

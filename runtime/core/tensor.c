@@ -13,7 +13,7 @@ int dn_tensor_reserve(dn_tensor *t, size_t n, char *err, size_t errlen)
     size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
     float *p = aligned_alloc(64, bytes);
     if (!p)
-        return dn_fail(err, errlen, "out of memory allocating %zu MB for a tensor",
+        return dn_seterr(err, errlen, "out of memory allocating %zu MB for a tensor",
                        bytes >> 20);
     free(t->data);
     t->data = p;

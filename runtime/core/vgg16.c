@@ -23,9 +23,9 @@ int dn_model_build_vgg16(dn_model *m, int classes, int with_dropout, char *err, 
     static const int filters[5] = {64, 128, 256, 512, 512};
     static const int convs[5] = {2, 2, 3, 3, 3};
     if (dn_model_nlayers(m))
-        return dn_fail(err, errlen, "VGG16 is built into an empty model");
+        return dn_seterr(err, errlen, "VGG16 is built into an empty model");
     if (classes < 1)
-        return dn_fail(err, errlen, "VGG16 needs at least one class, got %d", classes);
+        return dn_seterr(err, errlen, "VGG16 needs at least one class, got %d", classes);
     const int input[3] = {224, 224, 3};
     if (dn_model_set_input(m, 3, input, err, errlen))
         return DN_ERROR;
