@@ -44,6 +44,8 @@ typedef struct dn_request {
     json_t *error;                /* {ename, evalue, traceback} of the last out->error */
     json_t *payload;              /* execute_reply.payload */
     int abort_queue;              /* set by a failed execute with stop_on_error */
+    dn_frames *waiting;           /* then: the shell requests that were already waiting */
+    size_t nwaiting;
 } dn_request;
 
 /* ---------------------------------------------------------------- messages out */
@@ -373,6 +375,24 @@ static json_t *execute_metadata(dn_core *c, const char *started, const char *sta
                      "engine", c->session, "status", status);
 }
 
+/* Receives every shell request already waiting (without blocking) into r->waiting. */
+static void take_waiting(dn_core *c, dn_request *r)
+{
+    dn_frames f = { 0 };
+    while (c->t->ops->recv(c->t, DN_SHELL, 0, &f) == 1) {
+        dn_frames *w = realloc(r->waiting, (r->nwaiting + 1) * sizeof *w);
+        if (!w) {
+            dn_warn("out of memory: a request waiting behind a failed cell is dropped");
+            dn_frames_clear(&f);
+            continue;
+        }
+        r->waiting = w;
+        r->waiting[r->nwaiting++] = f;
+        memset(&f, 0, sizeof f);
+    }
+    dn_frames_clear(&f);
+}
+
 static void h_execute(dn_core *c, dn_request *r)
 {
     const char *code = need_string(r, "code");
@@ -406,6 +426,10 @@ static void h_execute(dn_core *c, dn_request *r)
         content = json_deep_copy(r->error);
         json_object_set_new(content, "status", json_string("error"));
         r->abort_queue = stop_on_error && !r->silent;
+        /* the requests queued behind the failed cell are the ones to abort: taken now,
+         * before its reply, so that a request the client sends once it has the reply is
+         * served, never mistaken for one that was waiting */
+        if (r->abort_queue && !c->aborting) take_waiting(c, r);
     } else {
         content = json_pack("{s:s}", "status", "ok");
     }
@@ -561,19 +585,17 @@ void dn_core_handle(dn_core *c, dn_channel ch, const dn_frames *frames)
     publish_status(&r, "busy");
     dispatch(c, &r, wire, err);
     publish_status(&r, "idle");
-    int abort_queue = r.abort_queue;
     json_decref(r.error);
     json_decref(r.payload);
     dn_msg_fini(&r.msg);
-    if (abort_queue && !c->aborting) {
-        /* the execute_requests already waiting are answered "aborted", the rest served */
+    if (r.waiting) {
+        /* the execute_requests that were waiting are answered "aborted", the rest served */
         c->aborting = 1;
-        dn_frames f = { 0 };
-        while (c->t->ops->recv(c->t, DN_SHELL, 0, &f) == 1) {
-            dn_core_handle(c, DN_SHELL, &f);
-            dn_frames_clear(&f);
+        for (size_t k = 0; k < r.nwaiting; k++) {
+            dn_core_handle(c, DN_SHELL, &r.waiting[k]);
+            dn_frames_clear(&r.waiting[k]);
         }
-        dn_frames_clear(&f);
+        free(r.waiting);
         c->aborting = 0;
     }
 }

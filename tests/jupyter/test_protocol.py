@@ -213,6 +213,17 @@ def test_queued_requests_abort_after_error(kernel, tmp_path):
     assert marker.exists()
 
 
+def test_a_request_sent_after_the_error_reply_runs(kernel):
+    """Only what was queued behind a failed cell is aborted: a request the client sends as
+    soon as it has the error's reply runs (it once raced the kernel's abort of its queue)."""
+    for _ in range(150):
+        bad = kernel.kc.execute("%nosuchcommand")
+        assert kernel.reply(bad)["content"]["status"] == "error"
+        after = kernel.kc.execute(TRIVIAL)   # sent at once, before the idle has arrived
+        assert kernel.reply(after)["content"]["status"] == "ok"
+        kernel.iopub([bad, after])
+
+
 def test_no_abort_without_stop_on_error(kernel):
     bad = kernel.kc.execute(SLOW_ERROR, stop_on_error=False)
     after = kernel.kc.execute(TRIVIAL)
