@@ -171,10 +171,11 @@ static int run_dataset(dn_ctx *ctx, const dn_call *call)
     }
     if (rc == 0) {
         char a[32], b[32], c[32], d[32];
-        dn_print(ctx, "%s %s: train/ %s images of boot and sneaker (by file name: boot.0.png, "
+        /* the same words whether the folder was new or refreshed: a notebook's record
+         * then does not depend on what was on disk before */
+        dn_print(ctx, "%s: train/ %s images of boot and sneaker (by file name: boot.0.png, "
                  "sneaker.0.png, ...), test/ %s unlabelled, sample_submission.csv, solution.csv",
-                 dir, exists ? "laid out afresh" : "made", dn_grouped(r.train, a, sizeof a),
-                 dn_grouped(r.test, b, sizeof b));
+                 dir, dn_grouped(r.train, a, sizeof a), dn_grouped(r.test, b, sizeof b));
         if (pretrain)
             dn_print(ctx, "; pretrain/ %s + %s images of 8 other classes (train/ and valid/)",
                      dn_grouped(r.pretrain_train, c, sizeof c), dn_grouped(r.pretrain_valid, d, sizeof d));

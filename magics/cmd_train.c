@@ -547,6 +547,7 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
     free(pattern);
     if (rc) return rc;
     if (saved[0]) dn_print(ctx, "Saved %s.\n", saved);
+    if (!verbose) return 0;   /* as Keras' verbose=0: nothing shown (%history has it) */
     json_t *h = dn_ws_model_history(wm, name);
     if (h) {
         dn_display(ctx, h);
@@ -815,7 +816,7 @@ const dn_command dn_commands_train[] = {
         "                  (ft1.h5, ft2.h5, ... when the lesson fits one epoch per cell after\n"
         "                  %finetune)\n"
         "  verbose=1       1: the bar updated as it goes; 2: one line per epoch when it ends;\n"
-        "                  0: nothing but the history table\n\n"
+        "                  0: nothing at all (%history shows the epochs)\n\n"
         "The interrupt (stop button) stops between two steps: the model keeps the weights\n"
         "of the last completed step, files saved after finished epochs stay, and the\n"
         "message says the epoch and step reached.\n\n"

@@ -57,7 +57,7 @@ pytest_dir() {  # STACK PYTHON DIR
   "$2" -m pytest -p no:cacheprovider -q -rfE "$3" --junitxml="$results/$name.xml"
 }
 if [ $build_ok = 1 ]; then
-  for d in tests/jupyter tests/runtime tests/io tests/data tests/lang tests/browser; do
+  for d in tests/jupyter tests/runtime tests/io tests/data tests/lang tests/notebooks tests/browser; do
     has_tests "$d" && pytest_dir debian /usr/bin/python3 "$d"
   done
   has_tests tests/jupyter && pytest_dir pypi "$root/.venv/bin/python" tests/jupyter

@@ -31,7 +31,7 @@ def test_refresh_only_what_dataset_made(kernel, tmp_path):
     kernel.fails(f"%dataset fashion-mnist {d} limit=5", "FileExistsError", "refresh=True")
     assert (d / "train" / "extra.txt").exists()
     r = kernel.ok(f"%dataset fashion-mnist {d} limit=7 pretrain=False refresh=True")
-    assert "laid out afresh" in r.stdout
+    assert "14 images of boot and sneaker" in r.stdout
     assert not (d / "train" / "extra.txt").exists() and len(list((d / "train").iterdir())) == 14
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
     mine = tmp_path / "mine"
