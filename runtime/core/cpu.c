@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -62,15 +63,66 @@ void dn_cpu_describe(char *buf, size_t len)
     char version[32] = "";
     if (cfg && sscanf(cfg, "OpenBLAS %31s", version) != 1)
         version[0] = 0;
-    snprintf(buf, len, "%d thread%s (%s); OpenBLAS %s (%s kernels, single-threaded inside the "
+    /* set by a program that re-executed itself to correct OpenBLAS' choice */
+    const char *was = getenv("DEEPNB_BLAS_PICKED");
+    char why[160] = "";
+    if (was && *was)
+        snprintf(why, sizeof why, ", chosen by deepnb: OpenBLAS did not know this processor "
+                 "and took %.40s's", was);
+    snprintf(buf, len, "%d thread%s (%s); OpenBLAS %s (%s kernels%s, single-threaded inside the "
              "team)%s%s", nthreads, nthreads == 1 ? "" : "s",
 #ifdef _OPENMP
              "OpenMP",
 #else
              "built without OpenMP",
 #endif
-             version[0] ? version : "(version unknown)", core ? core : "unknown",
+             version[0] ? version : "(version unknown)", core ? core : "unknown", why,
              isa[0] ? "; CPU: " : "", isa);
+}
+
+/* OpenBLAS' core names by the widest vector unit their kernels use: 1 SSE, 2 AVX,
+ * 3 AVX2 + FMA, 4 AVX-512 */
+static const struct { const char *name; int level; } cores[] = {
+    { "Prescott", 1 }, { "Core2", 1 }, { "Penryn", 1 }, { "Dunnington", 1 }, { "Nehalem", 1 },
+    { "Atom", 1 }, { "Opteron", 1 }, { "Opteron_SSE3", 1 }, { "Barcelona", 1 }, { "Bobcat", 1 },
+    { "Katmai", 1 }, { "Coppermine", 1 }, { "Northwood", 1 }, { "Banias", 1 },
+    { "Sandybridge", 2 }, { "Bulldozer", 2 }, { "Piledriver", 2 },
+    { "Haswell", 3 }, { "Zen", 3 }, { "Steamroller", 3 }, { "Excavator", 3 },
+    { "SkylakeX", 4 }, { "Cooperlake", 4 }, { "SapphireRapids", 4 },
+};
+
+int dn_blas_better_core(char *core, size_t len, const char **picked)
+{
+    if (getenv("OPENBLAS_CORETYPE"))
+        return 0;   /* the user's choice */
+    const char *have = openblas_get_corename();
+    int level = 0;
+    for (size_t i = 0; have && i < sizeof cores / sizeof cores[0]; i++)
+        if (!strcasecmp(have, cores[i].name))
+            level = cores[i].level;
+    if (!level)
+        return 0;   /* a core this table does not know: leave OpenBLAS' choice alone */
+    int want = 0;
+    const char *name = NULL;
+#ifdef DN_AVX2
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+        want = 4;
+        name = "SkylakeX";
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        want = 3;
+        name = "Haswell";
+    }
+#endif
+    /* only a generic choice (SSE or AVX kernels) is corrected: where OpenBLAS chose
+     * AVX2 kernels it knew the processor well enough */
+    if (level > 2 || want <= level || !name)
+        return 0;
+    snprintf(core, len, "%s", name);
+    if (picked)
+        *picked = have;
+    return 1;
 }
 
 void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx)

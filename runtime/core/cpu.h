@@ -22,6 +22,17 @@ int dn_cpu_threads(void);
  * single-threaded inside the team); CPU: AVX-512, AVX2, FMA"). */
 void dn_cpu_describe(char *buf, size_t len);
 
+/* OpenBLAS picks its kernels when it loads, from a list of processors it knows; Debian's
+ * 0.3.21 does not know some new ones and falls back to Prescott's (SSE3), 5x slower
+ * than the AVX-512 kernels on the same machine. Returns 1 when it picked generic kernels
+ * (SSE or AVX) on a processor with AVX2 and FMA or AVX-512, with the OpenBLAS core to ask for
+ * (OPENBLAS_CORETYPE: "SkylakeX" for AVX-512, "Haswell" for AVX2 and FMA) in core and
+ * the one it picked in *picked; 0 when its choice is right or unknown to this table
+ * (nothing to change), or when OPENBLAS_CORETYPE is set already. The choice can only be
+ * changed before OpenBLAS loads: a program re-executes itself with the variable set
+ * (kernel/main.c). */
+int dn_blas_better_core(char *core, size_t len, const char **picked);
+
 /* Runs fn(ctx, i, thread) for i = 0..count-1 on the team, handing items out one at a
  * time, so a thread slowed by another process takes fewer (the machine may be shared).
  * thread (0..dn_cpu_threads()-1) selects per-thread workspace. fn may call cblas

@@ -1,0 +1,72 @@
+"""%device through the real kernel, and the BLAS kernels the kernel computes with: on a
+processor Debian's OpenBLAS does not know (it falls back to its SSE3 'Prescott' kernels,
+5x slower than AVX-512's) the kernel starts again with OPENBLAS_CORETYPE set; where
+OpenBLAS chose well, or the user chose, nothing changes."""
+import ctypes
+import ctypes.util
+import os
+import subprocess
+import sys
+
+from conftest import kernel_in
+
+GENERIC = {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "opteron",
+           "opteron_sse3", "barcelona", "bobcat", "katmai", "coppermine", "northwood",
+           "banias", "sandybridge", "bulldozer", "piledriver"}
+
+
+def native_core():
+    """What OpenBLAS picks on this machine by itself (in a fresh process, no variable)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "DEEPNB_BLAS_PICKED")}
+    code = ("import ctypes, ctypes.util; lib = ctypes.CDLL(ctypes.util.find_library('openblas') "
+            "or 'libopenblas.so.0'); lib.openblas_get_corename.restype = ctypes.c_char_p; "
+            "print(lib.openblas_get_corename().decode())")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def expected_core():
+    flags, have = cpu_flags(), native_core()
+    if have.lower() in GENERIC:
+        if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+            return "SkylakeX", have
+        if {"avx2", "fma"} <= flags:
+            return "Haswell", have
+    return have, None
+
+
+def test_device_says_where_and_why(kernel):
+    out = kernel.ok("%device").stdout
+    assert "Computing on the CPU." in out and "OpenBLAS 0.3" in out and "thread" in out
+    assert out.count("GPU:") == 1
+    want, picked = expected_core()
+    assert f"({want} kernels" in out, (want, picked, out)
+    if picked:
+        assert f"took {picked}'s" in out and "chosen by deepnb" in out
+        shell = kernel.ok("!echo $OPENBLAS_CORETYPE $DEEPNB_BLAS_PICKED").stdout.split()
+        assert shell == [want, picked]
+    else:
+        assert "chosen by deepnb" not in out
+    kernel.fails("%device tpu", "UsageError", "cpu or gpu")
+    r = kernel.ok("%device cpu")
+    assert "Computing on the CPU" in r.stdout
+    r = kernel.run("%device gpu")
+    assert not r.ok and r.error["ename"] in ("RuntimeError", "NotImplementedError"), r
+
+
+def test_a_users_choice_is_kept(tmp_path_factory):
+    os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+    try:
+        with kernel_in(tmp_path_factory) as k:
+            out = k.ok("%device").stdout
+            assert "(Haswell kernels" in out and "chosen by deepnb" not in out
+    finally:
+        del os.environ["OPENBLAS_CORETYPE"]
