@@ -79,12 +79,22 @@ static json_t *entry_json(const dn_history *h, const hentry *e, int output)
     return json_pack("[i, i, o]", h->session, e->line, item);
 }
 
+/* A count or cell number from the request, clamped to what a history can hold: any
+ * JSON number is accepted (n: 1e300 means "all"), none makes undefined behaviour, and a
+ * big integer is not cut to its low bits (4294967298 is not 2). */
+#define HIST_LIMIT 1000000000
 static int get_int(json_t *req, const char *key, int dflt)
 {
     json_t *v = json_object_get(req, key);
-    if (json_is_integer(v)) return (int)json_integer_value(v);
-    if (json_is_real(v)) return (int)json_real_value(v);
-    return dflt;
+    double d;
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        return i > HIST_LIMIT ? HIST_LIMIT : i < -HIST_LIMIT ? -HIST_LIMIT : (int)i;
+    }
+    if (!json_is_real(v)) return dflt;
+    d = json_real_value(v);
+    if (d != d) return dflt;   /* NaN */
+    return d > HIST_LIMIT ? HIST_LIMIT : d < -HIST_LIMIT ? -HIST_LIMIT : (int)d;
 }
 
 json_t *dn_history_query(const dn_history *h, json_t *request)

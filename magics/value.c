@@ -17,11 +17,24 @@ typedef struct parser {
     char *err;
     size_t errlen;
     int failed;
+    int depth;          /* brackets open around the value being parsed */
+    size_t col_byte;    /* code points before s[col_byte] are col_count: columns are */
+    long col_count;     /* counted on from the last one asked, so a long text costs linear time */
 } parser;
 
-static int column_at(const parser *p, size_t byte)
+/* Deeper nesting is refused: the parser, the formatter and the free recurse per bracket,
+ * and no text may exhaust the kernel's stack. */
+#define MAX_DEPTH 64
+
+static int column_at(parser *p, size_t byte)
 {
-    return p->column0 + (int)dn_utf8_count(p->s, byte);
+    if (byte < p->col_byte) {
+        p->col_byte = 0;
+        p->col_count = 0;
+    }
+    p->col_count += (long)dn_utf8_count(p->s + p->col_byte, byte - p->col_byte);
+    p->col_byte = byte;
+    return p->column0 + (int)p->col_count;
 }
 
 static void fail(parser *p, dn_parse_status st, const char *fmt, ...)
@@ -279,11 +292,18 @@ static dn_value *parse_value(parser *p, int top)
     size_t start = p->i;
     char ch = p->s[p->i];
     if (ch == '\'' || ch == '"') return parse_string(p);
+    if ((ch == '(' || ch == '[') && p->depth >= MAX_DEPTH) {
+        fail(p, DN_PARSE_ERROR, "brackets nested more than %d deep in argument %d (column %d)",
+             MAX_DEPTH, p->argno, column_at(p, p->i));
+        return NULL;
+    }
     if (ch == '(' || ch == '[') {
         p->i++;
         dn_value *c = value_new(p, ch == '(' ? DN_VAL_TUPLE : DN_VAL_LIST, start);
         if (!c) return NULL;
+        p->depth++;
         int r = parse_items(p, c, ch, start);
+        p->depth--;
         if (r < 0) { value_free(c); return NULL; }
         if (r == 1) {   /* parenthesised single value */
             dn_value *inner = c->items[0];
@@ -319,9 +339,18 @@ static dn_value *parse_value(parser *p, int top)
             value_free(v);
             return NULL;
         }
+        if (p->depth >= MAX_DEPTH) {
+            fail(p, DN_PARSE_ERROR, "brackets nested more than %d deep in argument %d (column %d)",
+                 MAX_DEPTH, p->argno, column_at(p, j));
+            value_free(v);
+            return NULL;
+        }
         v->kind = DN_VAL_CALL;
         p->i++;
-        if (parse_items(p, v, '(', j) < 0) { value_free(v); return NULL; }
+        p->depth++;
+        int r = parse_items(p, v, '(', j);
+        p->depth--;
+        if (r < 0) { value_free(v); return NULL; }
         return v;
     }
     return v;

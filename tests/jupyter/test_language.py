@@ -156,6 +156,22 @@ def test_unknown_command_suggests_the_nearest(kernel):
     assert "%pwd" in text, text
 
 
+@deepnb_only
+@pytest.mark.parametrize("code", ["%ls " + "(" * 40000, "%ls " + "[f(" * 20000 + ")" * 5,
+                                  "x = " + "(" * 40000, "%ls [" + "1, " * 130000 + "]"])
+def test_text_that_once_crashed_or_hung_the_kernel(kernel, code):
+    """40 KB of brackets overflowed the argument parser's stack (the kernel died and the
+    workspace with it); a 400 KB list took 43 s. Now: a SyntaxError or an answer, fast,
+    from execute and is_complete alike, and the kernel lives."""
+    reply, msgs = kernel.execute(code, timeout=30)
+    assert reply["content"]["status"] == "error"
+    msg_id = kernel.kc.is_complete(code)
+    assert kernel.reply(msg_id, timeout=30)["content"]["status"] in ("complete", "incomplete", "invalid")
+    kernel.iopub(msg_id)
+    reply, _ = kernel.execute("%pwd")
+    assert reply["content"]["status"] == "ok"
+
+
 def _complete(kernel, code, cursor_pos=None):
     msg_id = kernel.kc.complete(code, cursor_pos)
     reply = kernel.reply(msg_id)

@@ -37,6 +37,16 @@ int main(void)
     query("{\"output\":false,\"raw\":true,\"hist_access_type\":\"tail\",\"n\":99}",
           "{\"history\":[[1,1,\"%seed 1\"],[1,2,\"%pwd\"],[1,3,\"!ls data\"],[1,4,\"%pwd\"],[1,5,\"!ls\"]]}");
 
+    printf("# numbers out of int's range are clamped, not cut or undefined\n");
+    query("{\"hist_access_type\":\"tail\",\"n\":1e300}",
+          "{\"history\":[[1,1,\"%seed 1\"],[1,2,\"%pwd\"],[1,3,\"!ls data\"],[1,4,\"%pwd\"],[1,5,\"!ls\"]]}");
+    query("{\"hist_access_type\":\"tail\",\"n\":4294967298}",
+          "{\"history\":[[1,1,\"%seed 1\"],[1,2,\"%pwd\"],[1,3,\"!ls data\"],[1,4,\"%pwd\"],[1,5,\"!ls\"]]}");
+    query("{\"hist_access_type\":\"tail\",\"n\":-1e300}", "{\"history\":[]}");
+    query("{\"hist_access_type\":\"range\",\"session\":0,\"start\":-1e19,\"stop\":3}",
+          "{\"history\":[[1,1,\"%seed 1\"],[1,2,\"%pwd\"]]}");
+    query("{\"hist_access_type\":\"range\",\"session\":-9223372036854775807,\"start\":1}", "{\"history\":[]}");
+
     printf("# range (stop exclusive; session 0 is this one, -1 the one before)\n");
     query("{\"output\":false,\"raw\":true,\"hist_access_type\":\"range\",\"session\":1,\"start\":2,\"stop\":3}",
           "{\"history\":[[1,2,\"%pwd\"]]}");

@@ -151,6 +151,44 @@ int main(void)
     fails("(1)x", 1, DN_PARSE_ERROR, "unexpected 'x' in argument 1 (column 4)");
     fails("é (", 1, DN_PARSE_UNCLOSED, "unclosed '(' in argument 2 (opened at column 3)");
 
+    printf("# what no text may do: exhaust the stack, take quadratic time\n");
+    {
+        /* 40 KB of brackets once overflowed the stack through the parser's recursion */
+        size_t n = 100000;
+        char *deep = malloc(3 * n + 16);
+        for (size_t k = 0; k < n; k++) deep[k] = "([f("[k % 4];
+        deep[n] = 0;
+        char msg[256];
+        dn_parse_status st;
+        dn_args *none = dn_args_parse(deep, 1, &st, msg, sizeof msg);
+        CHECK(!none && st == DN_PARSE_ERROR && strstr(msg, "nested more than 64 deep"),
+              "%zu bytes of brackets: %s", n, msg);
+        char nest64[200] = "", want[256];
+        for (int k = 0; k < 64; k++) strcat(nest64, "[");
+        for (int k = 0; k < 64; k++) strcat(nest64, "]");
+        dn_args *ok = dn_args_parse(nest64, 1, NULL, want, sizeof want);
+        CHECK(ok != NULL, "64 brackets deep still parse");
+        dn_args_free(ok);
+        /* a 400 KB list took 43 s when every value counted its column from the start */
+        size_t items = 130000;
+        char *big = malloc(items * 3 + 8);
+        size_t m = 0;
+        big[m++] = '[';
+        for (size_t k = 0; k < items; k++) { big[m++] = '1'; big[m++] = ','; big[m++] = ' '; }
+        big[m++] = ']';
+        big[m] = 0;
+        char err[256];
+        double t0 = now_s();
+        dn_args *a = dn_args_parse(big, 1, NULL, err, sizeof err);
+        double took = now_s() - t0;
+        CHECK(a && a->values[0]->n == items, "a list of %zu items parses", items);
+        /* linear time is milliseconds; the old quadratic time was tens of seconds */
+        CHECK(took < 5, "in %.3f s", took);
+        dn_args_free(a);
+        free(big);
+        free(deep);
+    }
+
     printf("# bracket depth (line continuation)\n");
     CHECK(dn_args_open_depth("f(a, [1", 7) == 2, "two brackets open");
     CHECK(dn_args_open_depth("f('(', 1)", 9) == 0, "brackets in strings don't count");
