@@ -354,6 +354,99 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- trusting a journal */
+
+/* A journal is a file in the user's folder, and a downloaded archive can ship one: its
+ * paths are checked before any step runs. A path must be relative, inside the layout
+ * the split makes (train, valid, test, sample, results), without . or .. or a link
+ * anywhere along it, so no step can reach outside the folder. */
+static int path_ok(int dfd, const char *path)
+{
+    static const char *const tops[] = { "train", "valid", "test", "sample", "results" };
+    size_t n = strlen(path);
+    if (!n || path[0] == '/' || path[n - 1] == '/' || strstr(path, "//"))
+        return 0;
+    size_t first = strcspn(path, "/");
+    int top = 0;
+    for (size_t k = 0; k < sizeof tops / sizeof tops[0]; k++)
+        top |= strlen(tops[k]) == first && !strncmp(path, tops[k], first);
+    if (!top)
+        return 0;
+    char prefix[4096];
+    if (n >= sizeof prefix)
+        return 0;
+    for (size_t at = 0; at <= n;) {
+        size_t len = strcspn(path + at, "/");
+        if ((len == 1 && path[at] == '.') || (len == 2 && path[at] == '.' && path[at + 1] == '.'))
+            return 0;
+        at += len + 1;
+    }
+    for (size_t at = 0; at <= n;) {
+        size_t len = strcspn(path + at, "/");
+        memcpy(prefix, path, at + len);
+        prefix[at + len] = 0;
+        struct stat st;
+        if (fstatat(dfd, prefix, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            break;   /* not made yet: nothing below it exists either */
+        if (S_ISLNK(st.st_mode))
+            return 0;
+        at += len + 1;
+    }
+    return 1;
+}
+
+typedef struct named {
+    const char *base, *path;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->base, ((const named *)b)->base);
+}
+
+/* The journal must be about the files here: the split keeps a file's name wherever it
+ * moves it, so each file the journal moves or copies must be at one of the places it
+ * names for that name. 0, or -1 with the first path that fails in *bad. */
+static int plan_matches(int dfd, const plan *p, const char **bad)
+{
+    named *v = malloc(sizeof *v * (size_t)(3 * p->n + 1));
+    long n = 0;
+    if (!v)
+        return -1;
+    for (long i = 0; i < p->n; i++) {
+        const op *o = &p->ops[i];
+        const char *paths[3] = { o->src, o->alt, o->dst };
+        for (int k = 0; k < 3; k++) {
+            if (!paths[k])
+                continue;
+            if (!path_ok(dfd, paths[k])) {
+                *bad = paths[k];
+                free(v);
+                return -1;
+            }
+            if (o->kind == OP_MKDIR)
+                continue;
+            const char *slash = strrchr(paths[k], '/');
+            v[n++] = (named){ slash ? slash + 1 : paths[k], paths[k] };
+        }
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_named);
+    for (long i = 0; i < n;) {
+        long j = i;
+        int here = 0;
+        for (; j < n && !strcmp(v[j].base, v[i].base); j++)
+            here |= exists(dfd, v[j].path);
+        if (!here) {
+            *bad = v[i].path;
+            free(v);
+            return -1;
+        }
+        i = j;
+    }
+    free(v);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the journal */
 
 typedef struct buf {
@@ -549,6 +642,22 @@ bad:
     return rc;
 }
 
+/* Before a journal's steps run: 0, or -1 with err when it cannot be this folder's. */
+static int trust_journal(int dfd, const plan *p, char *err, size_t errlen)
+{
+    const char *wrong = NULL;
+    if (plan_matches(dfd, p, &wrong) == 0)
+        return 0;
+    if (wrong)
+        snprintf(err, errlen, "%s was not written by %%split for this folder (it names '%.300s', "
+                 "%s); nothing was done: move it away and check the folders by hand", JOURNAL,
+                 wrong, path_ok(dfd, wrong) ? "a file that is not here"
+                                            : "a path outside the split's folders");
+    else
+        snprintf(err, errlen, "out of memory checking %s", JOURNAL);
+    return -1;
+}
+
 /* ---------------------------------------------------------------- the steps */
 
 /* rename that never replaces an existing file */
@@ -710,6 +819,8 @@ int dn_split(const dn_split_options *o, dn_split_result *res, char *err, size_t 
                      p.sample_valid, p.seed);
             goto out;
         }
+        if (trust_journal(dfd, &p, err, errlen) != 0)
+            goto out;
         res->resumed = 1;
     } else {
         if (!is_dir(dfd, "train")) {

@@ -412,6 +412,61 @@ static void test_bad_inputs(void)
     listing_free(&after);
 }
 
+/* A journal the folder came with (a downloaded archive can ship one): whatever it says,
+ * no step may reach outside the folder, and it must be about the files here. */
+static void test_planted_journal(void)
+{
+    static const char *const journals[] = {
+        /* an absolute path */
+        "M\ttrain/cat.1.png\t/tmp/deepnb-planted-cat.1.png\n",
+        /* out through .. */
+        "D\tvalid\nM\ttrain/cat.1.png\tvalid/../../planted-cat.1.png\n",
+        /* a folder outside the layout */
+        "M\ttrain/cat.1.png\telsewhere/cat.1.png\n",
+        /* through a link the archive made: valid -> outside */
+        "M\ttrain/cat.1.png\tvalid/cat.1.png\n",
+        /* files that are not here */
+        "D\tvalid\nM\ttrain/tiger.1.png\tvalid/tiger.1.png\n",
+    };
+    static const char *const words[] = { "outside", "outside", "outside", "outside", "not here" };
+    char d[2048], p[2100], out[2100], err[1024];
+    pathf(out, sizeof out, "%s/outside", root);
+    mkdir(out, 0777);
+    for (size_t k = 0; k < sizeof journals / sizeof journals[0]; k++) {
+        pathf(d, sizeof d, "%s/planted%zu", root, k);
+        make_competition(d, 10, 10, 2, 0);
+        if (k == 3) {
+            pathf(p, sizeof p, "%s/valid", d);
+            if (symlink(out, p) != 0) perror("symlink");
+        }
+        char text[512];
+        snprintf(text, sizeof text, "deepnb-split 1 valid=5 sample_train=2 sample_valid=1 seed=9\n%send\n",
+                 journals[k]);
+        pathf(p, sizeof p, "%s/.deepnb-split.journal", d);
+        write_bytes(p, text, strlen(text));
+        listing before = list_tree(d);
+        dn_split_options o = opts(d, 9);
+        o.valid = 5;
+        o.sample_train = 2;
+        o.sample_valid = 1;
+        dn_split_result r;
+        int rc = dn_split(&o, &r, err, sizeof err);
+        listing after = list_tree(d);
+        CHECK(rc != 0 && strstr(err, "not written by %split") && strstr(err, words[k]),
+              "planted journal %zu refused: %s", k, err);
+        CHECK(same_listing(&before, &after), "and nothing in the folder changed");
+        DIR *od = opendir(out);
+        int entries = 0;
+        for (struct dirent *e; od && (e = readdir(od));)
+            entries += e->d_name[0] != '.';
+        if (od) closedir(od);
+        CHECK(entries == 0 && access("/tmp/deepnb-planted-cat.1.png", F_OK) != 0,
+              "and nothing reached outside it");
+        listing_free(&before);
+        listing_free(&after);
+    }
+}
+
 int main(void)
 {
     make_tmpdir(root, sizeof root, "split");
@@ -447,6 +502,7 @@ int main(void)
     test_resume(c, &ref);
     test_disk_full(d);
     test_bad_inputs();
+    test_planted_journal();
     listing_free(&ref);
     rm_rf(root);
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "passed", failures);
