@@ -285,7 +285,7 @@ static int run_model_line(dn_ctx *ctx, const dn_call *call)
         free(file);
         return dn_fail(ctx, "MemoryError", "cannot build VGG16: %s", err);
     }
-    if (file && dn_model_load_weights(m, file, 0, err, sizeof err)) {
+    if (file && dn_model_load_weights_isolated(m, file, 0, err, sizeof err)) {
         dn_model_free(m);
         int rc = dn_fail(ctx, "ValueError", "%s", err);
         free(file);

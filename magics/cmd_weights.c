@@ -31,11 +31,9 @@ int dn_need_weight_file(dn_ctx *ctx, const char *path)
         return dn_fail(ctx, "IsADirectoryError", "'%s' is a folder, not a weight file", path);
     if (access(path, R_OK) != 0)
         return dn_fail(ctx, "PermissionError", "no permission to read '%s'", path);
-    dn_weights_info info;
-    char err[512];
-    if (dn_weights_probe(path, &info, err, sizeof err) != 0)
+    char err[1024];
+    if (dn_weights_check_isolated(path, err, sizeof err) != 0)
         return dn_fail(ctx, "ValueError", "%s", err);
-    dn_weights_info_free(&info);
     return 0;
 }
 
@@ -90,7 +88,7 @@ static int run_load_weights(dn_ctx *ctx, const dn_call *call)
     int rc = dn_need_weight_file(ctx, path);
     if (rc == 0 && !dn_model_nlayers(wm->m))
         rc = dn_fail(ctx, "ValueError", "%s has no layers to load weights into", name);
-    if (rc == 0 && dn_model_load_weights(wm->m, path, by_name, err, sizeof err))
+    if (rc == 0 && dn_model_load_weights_isolated(wm->m, path, by_name, err, sizeof err))
         rc = dn_fail(ctx, "ValueError", "%s", err);
     if (rc == 0) dn_print(ctx, "Loaded the weights of %s from %s.\n", name, path);
     free(path);

@@ -27,4 +27,15 @@ int dn_model_save_weights(dn_model *m, const char *path, char *err, size_t errle
 int dn_model_load_weights(dn_model *m, const char *path, int by_name, char *err,
                           size_t errlen);
 
+/* The same, for files from anywhere: the file is read by a child process (isolate.h), so
+ * a malformed file that crashes or hangs libhdf5 gives an error instead of taking the
+ * program with it. The model's arrays go to memory shared with the child and come back
+ * only when everything was read: all or nothing, as above. */
+int dn_model_load_weights_isolated(dn_model *m, const char *path, int by_name, char *err,
+                                   size_t errlen);
+
+/* dn_weights_probe in a child process: 0 when path is a Keras weight file, else -1 + err
+ * (not one, damaged, or crashed its reader). */
+int dn_weights_check_isolated(const char *path, char *err, size_t errlen);
+
 #endif

@@ -365,3 +365,15 @@ def test_batches_and_predictions_survive_a_cd(kernel, pets, tmp_path):
     r = kernel.ok("%predict cdm cdb as=cdp")
     assert "32 images" in r.stdout
     kernel.ok(f"%cd {kernel.cwd}")
+
+
+def test_a_file_that_crashes_libhdf5_is_an_error_not_the_end_of_the_kernel(kernel, tmp_path):
+    """Debian's libhdf5 1.10 dies (SEGV in H5HG_read) on this damaged Keras file; it is read
+    in a child process, so the cell fails and the workspace lives."""
+    bad = REPO / "tests" / "io" / "fixtures" / "crashes-libhdf5.h5"
+    kernel.ok("%%model safe\nDense(1, input_shape=(2,))")
+    kernel.ok(f"%save_weights safe {tmp_path}/before.h5")
+    kernel.fails(f"%load_weights safe {bad}", "ValueError", "crashed the HDF5 library")
+    kernel.ok(f"%save_weights safe {tmp_path}/after.h5")
+    assert (tmp_path / "before.h5").read_bytes() == (tmp_path / "after.h5").read_bytes()
+    assert "safe" in kernel.ok("%who").stdout

@@ -1075,12 +1075,14 @@ def test_validation_history_and_save_files(k, tmp_path):
     k.ok("%fit h1 hx hy nb_epoch=2 validation_data=(vx, vy) verbose=0")
     rows = history_rows(k.ok("%history h1").texts()[-1])
     assert [r["epoch"] for r in rows] == ["1", "2", "3", "4", "5"] and rows[-1]["val_loss"] != "-"
-    # the fit's own table is the history too
-    cell = k.ok("%fit h1 hx hy verbose=0")
+    # the fit's own table is the history too (verbose=2: a line per epoch, then the table)
+    cell = k.ok("%fit h1 hx hy verbose=2")
     assert history_rows(cell.texts()[-1])[-1]["epoch"] == "6"
-    # verbose=0: no progress bar, only the table
+    assert not cell.updates and any("Epoch 1/1" in t for t in cell.texts()), cell
+    # verbose=0: nothing at all, as Keras
     cell = k.ok("%fit h1 hx hy verbose=0")
-    assert not cell.updates and not any("Epoch" in t for t in cell.texts()), cell
+    assert not cell.updates and not cell.texts() and not cell.stdout, cell
+    assert history_rows(k.ok("%history h1").texts()[-1])[-1]["epoch"] == "7"
     # the progress bar: a display updated in place, ending at the number of steps
     cell = k.ok("%fit h1 hx hy batch_size=5")
     assert cell.updates and "4/4" in cell.updates[-1]["data"]["text/plain"]
