@@ -76,8 +76,10 @@ static void send_error(dn_ctx *ctx, const char *ename, const char *evalue)
     char *where = NULL;
     if (ctx->multiline && ctx->line > 0 && asprintf(&where, "(line %d of the cell)", ctx->line) < 0)
         where = NULL;
+    /* the exception's name in red, as ipykernel's tracebacks: the classic Notebook shows
+     * an error as ordinary output otherwise (JupyterLab colours the whole error) */
     char *head = NULL;
-    if (asprintf(&head, "%s: %s", ename, evalue) < 0) head = NULL;
+    if (asprintf(&head, "\033[0;31m%s\033[0m: %s", ename, evalue) < 0) head = NULL;
     json_t *tb = json_array();
     if (tb && head) json_array_append_new(tb, json_string(head));
     if (tb && where) json_array_append_new(tb, json_string(where));

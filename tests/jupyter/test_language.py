@@ -172,6 +172,14 @@ def test_text_that_once_crashed_or_hung_the_kernel(kernel, code):
     assert reply["content"]["status"] == "ok"
 
 
+@deepnb_only
+def test_error_names_are_red_as_ipykernels(kernel):
+    """The classic Notebook shows a traceback's ANSI colours and nothing else of an error."""
+    reply, msgs = kernel.execute("%pdw")
+    tb = only(msgs, "error")[0]["content"]["traceback"]
+    assert tb[0].startswith("\x1b[0;31mUsageError\x1b[0m: "), tb
+
+
 def _complete(kernel, code, cursor_pos=None):
     msg_id = kernel.kc.complete(code, cursor_pos)
     reply = kernel.reply(msg_id)
