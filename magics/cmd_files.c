@@ -361,7 +361,14 @@ static int run_sh(dn_ctx *ctx, const dn_call *call)
     if (dn_args_check(call->args, "%%sh", 0, 0, NULL, err, sizeof err) < 0)
         return dn_fail(ctx, "UsageError", "%s", err);
     int code = 0;
-    switch (dn_shell_line(dn_ctx_cancel(ctx), call->body, dn_ctx_sink(ctx), &code, err, sizeof err)) {
+    /* stops at the first command that fails, as ! lines do (sh -e); on the first line, so
+     * the shell's line numbers in its messages are the cell's */
+    char *script = NULL;
+    if (asprintf(&script, "set -e; %s", call->body) < 0)
+        return dn_fail(ctx, "MemoryError", "out of memory");
+    dn_shell_outcome st = dn_shell_line(dn_ctx_cancel(ctx), script, dn_ctx_sink(ctx), &code, err, sizeof err);
+    free(script);
+    switch (st) {
     case DN_SHELL_EXITED:
         return code ? dn_fail(ctx, "ShellError", "the %%%%sh cell exited with status %d", code) : 0;
     case DN_SHELL_SIGNALED:
@@ -405,8 +412,8 @@ const dn_command dn_commands_files[] = {
     { .name = "sh", .kind = DN_CELL, .synopsis = "%%sh", .run = run_sh, .source = __FILE__,
       .complete = DN_COMPLETE_PATHS,
       .help = "Run the body of the cell as one /bin/sh script.\n"
-              "Output streams while it runs; a non-zero exit status fails the cell with a\n"
-              "ShellError. Standard input is empty; interrupt stops it as it stops ! lines\n"
+              "Output streams while it runs. The script stops at the first command that fails\n"
+              "(as sh -e: write cmd || true to go on) and the cell fails with a ShellError. Standard input is empty; interrupt stops it as it stops ! lines\n"
               "(SIGINT to its process group, then SIGTERM, then SIGKILL).\n\n"
               "Example:\n  %%sh\n  for c in cat dog; do mkdir -p train/$c; mv train/$c.*.jpg train/$c/; done" },
     { 0 },

@@ -94,6 +94,15 @@ static void shell_exit_status(void)
     rc = run(it, &f, "%%sh\necho one\nexit 4\n", 10);
     CHECK(rc != 0 && err_value() && !strcmp(err_value(), "the %%sh cell exited with status 4"),
           "%%%%sh fails on exit 4: %s", err_value() ? err_value() : "");
+    rc = run(it, &f, "%%sh\necho one\nfalse\necho two\n", 10);
+    out = fake_text(&f, "stdout");
+    CHECK(rc != 0 && out && !strcmp(out, "one\n"), "%%%%sh stops at the first failing command: '%s'",
+          out ? out : "");
+    free(out);
+    rc = run(it, &f, "%%sh\nfalse || true\necho two\n", 10);
+    out = fake_text(&f, "stdout");
+    CHECK(rc == 0 && out && !strcmp(out, "two\n"), "and goes on after cmd || true");
+    free(out);
 }
 
 static void *interrupter(void *arg)
