@@ -82,11 +82,20 @@ char *dn_command_help(const dn_command *cmd, int detail)
     const char *kind = cmd->kind == DN_CELL
         ? "Cell command: the first line of a cell; the rest of the cell is its body."
         : "Line command.";
+    /* a help whose second line is the full usage ("%split DIR [valid=2000] [...]") says
+     * what the short synopsis says: shown once, not twice */
+    const char *nl = strchr(cmd->help, '\n');
+    char usage[80];
+    snprintf(usage, sizeof usage, "%s%s", cmd->kind == DN_CELL ? "%%" : "%", cmd->name);
+    int has_usage = nl && !strncmp(nl + 1, usage, strlen(usage))
+                    && (nl[1 + strlen(usage)] == ' ' || nl[1 + strlen(usage)] == '\n'
+                        || !nl[1 + strlen(usage)]);
+    const char *top = has_usage ? "" : cmd->synopsis, *gap = has_usage ? "" : "\n\n";
     char *text = NULL;
     int n = detail > 1
-        ? asprintf(&text, "%s\n\n%s\n\n%s\nDefined in: %s\n", cmd->synopsis, cmd->help, kind,
+        ? asprintf(&text, "%s%s%s\n\n%s\nDefined in: %s\n", top, gap, cmd->help, kind,
                    cmd->source ? cmd->source : "magics/")
-        : asprintf(&text, "%s\n\n%s\n\n%s\n", cmd->synopsis, cmd->help, kind);
+        : asprintf(&text, "%s%s%s\n\n%s\n", top, gap, cmd->help, kind);
     return n < 0 ? NULL : text;
 }
 

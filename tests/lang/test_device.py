@@ -70,3 +70,14 @@ def test_a_users_choice_is_kept(tmp_path_factory):
             assert "(Haswell kernels" in out and "chosen by deepnb" not in out
     finally:
         del os.environ["OPENBLAS_CORETYPE"]
+
+
+def test_help_shows_the_usage_once(kernel):
+    """%split? once showed its short synopsis and then its full usage: the same line twice."""
+    for cmd, short, full in (("%split?", "%split DIR [valid=2000] ...", "%split DIR [valid=2000] [sample_train=200]"),
+                             ("%fit?", "%fit NAME TRAIN [VALID] | NAME X Y [...]", "%fit NAME TRAIN [VALID] [epochs=1]")):
+        page = kernel.ok(cmd).reply["payload"][0]["data"]["text/plain"]
+        assert short not in page and page.count(full) == 1, (cmd, page[:400])
+    # a help without a usage line of its own keeps the synopsis on top
+    page = kernel.ok("%pwd?").reply["payload"][0]["data"]["text/plain"]
+    assert page.startswith("%pwd\n\n"), page
