@@ -322,9 +322,10 @@ static int run_split(dn_ctx *ctx, const dn_call *call)
         o.sample_train = rec.sample_train;
         o.sample_valid = rec.sample_valid;
         o.seed = rec.seed;
+        /* the seed it recorded is drawn from %seed, not the number the user typed: not shown */
         dn_print(ctx, "Finishing the unfinished split of %s (valid=%ld sample_train=%ld "
-                 "sample_valid=%ld, seed %llu).\n", dir, o.valid, o.sample_train, o.sample_valid,
-                 (unsigned long long)o.seed);
+                 "sample_valid=%ld, the same random choices).\n", dir, o.valid, o.sample_train,
+                 o.sample_valid);
     } else {
         int existing = dn_split_existing(dir, err, sizeof err);
         if (existing) {

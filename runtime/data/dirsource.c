@@ -374,8 +374,9 @@ static int scan(dn_dir_source *s, char *err, size_t errlen)
                      s->n, s->nclasses);
     if (s->skipped && k > 0 && (size_t)k < sizeof s->message)
         snprintf(s->message + k, sizeof s->message - k,
-                 "\nSkipped %ld file%s that %s not readable images (see the warnings).",
-                 s->skipped, s->skipped == 1 ? "" : "s", s->skipped == 1 ? "is" : "are");
+                 "\nSkipped %ld file%s that %s (see the warnings).", s->skipped,
+                 s->skipped == 1 ? "" : "s",
+                 s->skipped == 1 ? "is not a readable image" : "are not readable images");
     return 0;
 }
 

@@ -381,7 +381,7 @@ static void batches(void)
     char *out = fake_text(&f, "stdout"), *err = fake_text(&f, "stderr");
     CHECK(rc == 0, "%%batches succeeds: %s", err_value());
     CHECK(out && !strcmp(out, "Found 5 images belonging to 2 classes.\n"
-                              "Skipped 1 file that is not readable images (see the warnings).\n"),
+                              "Skipped 1 file that is not a readable image (see the warnings).\n"),
           "the Found line: %s", out ? out : "");
     CHECK(err && strstr(err, "Warning: skipped cat/broken.png"), "a warning names the skipped file: %s", err ? err : "");
     free(out);
