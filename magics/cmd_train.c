@@ -91,38 +91,45 @@ static void bar_text(dn_text *t, long cur, long target)
 
 static json_t *progress_bundle(const progress *p)
 {
-    dn_text plain = { 0 }, line = { 0 }, html = { 0 };
-    bar_text(&line, p->step, p->steps);
+    /* Keras' line: the bar, then the time (or ETA), then the figures; the HTML shows the
+     * bar as a <progress> element and the figures on a line of their own, so nothing wraps */
+    dn_text plain = { 0 }, bar = { 0 }, tim = { 0 }, met = { 0 }, html = { 0 };
+    bar_text(&bar, p->step, p->steps);
     double el = dn_mono_s() - p->live.t0;
     if (p->final) {
-        dn_text_adds(&line, " - ");
-        duration_text(&line, p->seconds);
+        dn_text_adds(&tim, " - ");
+        duration_text(&tim, p->seconds);
         double per = p->steps ? p->seconds / (double)p->steps : 0;
-        if (per >= 1) dn_text_addf(&line, " %.0fs/step", per);
-        else if (per >= 1e-3) dn_text_addf(&line, " %.0fms/step", per * 1e3);
-        else dn_text_addf(&line, " %.0fus/step", per * 1e6);
+        if (per >= 1) dn_text_addf(&tim, " %.0fs/step", per);
+        else if (per >= 1e-3) dn_text_addf(&tim, " %.0fms/step", per * 1e3);
+        else dn_text_addf(&tim, " %.0fus/step", per * 1e6);
     } else if (p->step > 0 && p->step < p->steps && !p->validating && !p->stopped) {
-        dn_text_adds(&line, " - ETA: ");
-        duration_text(&line, el / (double)p->step * (double)(p->steps - p->step));
+        dn_text_adds(&tim, " - ETA: ");
+        duration_text(&tim, el / (double)p->step * (double)(p->steps - p->step));
     }
-    if (p->has_metrics && p->step > 0) metrics_text(&line, "", &p->running);
-    if (p->has_val) metrics_text(&line, "val_", &p->val);
-    if (p->validating && !p->final) dn_text_addf(&line, " - validating %ld/%ld", p->vstep, p->vsteps);
-    if (p->stopped) dn_text_adds(&line, " - stopped");
-    dn_text_addf(&plain, "%s\n%s", p->title, line.s ? line.s : "");
+    if (p->has_metrics && p->step > 0) metrics_text(&met, "", &p->running);
+    if (p->has_val) metrics_text(&met, "val_", &p->val);
+    if (p->validating && !p->final) dn_text_addf(&met, " - validating %ld/%ld", p->vstep, p->vsteps);
+    if (p->stopped) dn_text_adds(&met, " - stopped");
+    dn_text_addf(&plain, "%s\n%s%s%s", p->title, bar.s ? bar.s : "", tim.s ? tim.s : "",
+                 met.s ? met.s : "");
     dn_text_adds(&html, "<div class=\"deepnb-progress\"><b>");
     dn_text_add_html(&html, p->title);
     dn_text_addf(&html, "</b><br><progress value=\"%ld\" max=\"%ld\" style=\"width:24em\"></progress> "
-                 "<code>", p->validating && !p->final ? p->vstep : p->step,
-                 p->validating && !p->final ? p->vsteps : p->steps);
-    /* the text after the bar: the bar itself is the <progress> element */
-    const char *after = line.s ? strchr(line.s, ']') : NULL;
-    char head[48];
-    snprintf(head, sizeof head, "%ld/%ld", p->step, p->steps);
-    dn_text_add_html(&html, head);
-    dn_text_add_html(&html, after ? after + 1 : "");
-    dn_text_adds(&html, "</code></div>");
-    free(line.s);
+                 "<code>%ld/%ld", p->validating && !p->final ? p->vstep : p->step,
+                 p->validating && !p->final ? p->vsteps : p->steps, p->step, p->steps);
+    dn_text_add_html(&html, tim.s ? tim.s : "");
+    dn_text_adds(&html, "</code>");
+    /* the figures without the " - " that joins them to the bar in the text */
+    if (met.s && met.n > 3) {
+        dn_text_adds(&html, "<br><code>");
+        dn_text_add_html(&html, met.s + 3);
+        dn_text_adds(&html, "</code>");
+    }
+    dn_text_adds(&html, "</div>");
+    free(bar.s);
+    free(tim.s);
+    free(met.s);
     return dn_text_bundle(&plain, &html);
 }
 

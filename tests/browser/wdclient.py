@@ -126,6 +126,10 @@ class Browser:
         with open(path, "wb") as f:
             f.write(base64.b64decode(self._cmd("GET", "/screenshot")))
 
+    def set_window_size(self, width, height):
+        """Resizes the (headless) window, e.g. to fit a region in one screenshot."""
+        self._cmd("POST", "/window/rect", {"width": width, "height": height})
+
     def page_source(self):
         return self._cmd("GET", "/source")
 
