@@ -80,6 +80,14 @@ static double read_limit(const char *path)
     return 60.0 + mb / 20.0;
 }
 
+static size_t floats_of(const dn_warray *a)
+{
+    size_t c = 1;
+    for (int d = 0; d < a->ndim; d++)
+        c *= (size_t)a->shape[d];
+    return c;
+}
+
 typedef struct shared_load {
     const char *path;
     dn_wlayer *w;       /* the model's arrays, pointing into shared memory */
@@ -105,12 +113,8 @@ int dn_model_load_weights_isolated(dn_model *m, const char *path, int by_name, c
         return -1;
     size_t total = 0;
     for (int i = 0; i < n; i++)
-        for (int a = 0; a < w[i].narrays; a++) {
-            size_t c = 1;
-            for (int d = 0; d < w[i].arrays[a].ndim; d++)
-                c *= (size_t)w[i].arrays[a].shape[d];
-            total += c;
-        }
+        for (int a = 0; a < w[i].narrays; a++)
+            total += floats_of(&w[i].arrays[a]);
     float *shared = dn_shared_alloc(total * sizeof(float));
     dn_wlayer *copy = malloc((size_t)n * sizeof *copy);
     int rc = -1;
@@ -123,9 +127,7 @@ int dn_model_load_weights_isolated(dn_model *m, const char *path, int by_name, c
     size_t at = 0;
     for (int i = 0; i < n; i++)
         for (int a = 0; a < copy[i].narrays; a++) {
-            size_t c = 1;
-            for (int d = 0; d < copy[i].arrays[a].ndim; d++)
-                c *= (size_t)copy[i].arrays[a].shape[d];
+            size_t c = floats_of(&copy[i].arrays[a]);
             memcpy(shared + at, w[i].arrays[a].data, c * sizeof(float));
             copy[i].arrays[a].data = shared + at;
             at += c;
@@ -136,12 +138,9 @@ int dn_model_load_weights_isolated(dn_model *m, const char *path, int by_name, c
     rc = dn_isolated(load_in_child, &s, read_limit(path), what, err, errlen);
     if (rc == 0)
         for (int i = 0; i < n; i++)
-            for (int a = 0; a < w[i].narrays; a++) {
-                size_t c = 1;
-                for (int d = 0; d < w[i].arrays[a].ndim; d++)
-                    c *= (size_t)w[i].arrays[a].shape[d];
-                memcpy(w[i].arrays[a].data, copy[i].arrays[a].data, c * sizeof(float));
-            }
+            for (int a = 0; a < w[i].narrays; a++)
+                memcpy(w[i].arrays[a].data, copy[i].arrays[a].data,
+                       floats_of(&w[i].arrays[a]) * sizeof(float));
 out:
     dn_shared_free(shared, total * sizeof(float));
     free(copy);
