@@ -79,17 +79,29 @@ static dn_value *value_new(parser *p, dn_value_kind kind, size_t start)
     return v;
 }
 
+/* Room for n items, doubling: appending one at a time costs linear time in all (an
+ * allocator that never grows in place, as ASan's, made a long list quadratic). */
+static size_t room_for(size_t n)
+{
+    size_t cap = 4;
+    while (cap < n) cap *= 2;
+    return cap;
+}
+
 /* Appends item (and its key, taken over) to a container; frees both on failure. */
 static int value_push(parser *p, dn_value *c, dn_value *item, char *key)
 {
-    dn_value **items = realloc(c->items, (c->n + 1) * sizeof *items);
+    size_t cap = room_for(c->n + 1);
+    int grow = c->n == 0 || room_for(c->n) < c->n + 1;
+    dn_value **items = grow ? realloc(c->items, cap * sizeof *items) : c->items;
     if (items) c->items = items;
     char **keys = c->keys;
-    if (items && (key || keys)) {
-        keys = realloc(c->keys, (c->n + 1) * sizeof *keys);
-        if (keys && !c->keys) memset(keys, 0, (c->n + 1) * sizeof *keys);
-        if (keys) c->keys = keys;
+    if (items && key && !keys) {   /* the first key: keys from now on, NULL for those before */
+        keys = calloc(cap, sizeof *keys);
+    } else if (items && keys && grow) {
+        keys = realloc(c->keys, cap * sizeof *keys);
     }
+    if (keys) c->keys = keys;
     if (!items || ((key || c->keys) && !keys)) {
         fail(p, DN_PARSE_ERROR, "out of memory");
         value_free(item);
@@ -371,11 +383,13 @@ void dn_args_free(dn_args *args)
 
 static int args_push(parser *p, dn_args *a, dn_value *v, char *key, int column)
 {
-    dn_value **vals = realloc(a->values, (a->n + 1) * sizeof *vals);
+    size_t cap = room_for(a->n + 1);
+    int grow = a->n == 0 || room_for(a->n) < a->n + 1;
+    dn_value **vals = grow ? realloc(a->values, cap * sizeof *vals) : a->values;
     if (vals) a->values = vals;
-    char **keys = vals ? realloc(a->keys, (a->n + 1) * sizeof *keys) : NULL;
+    char **keys = !vals ? NULL : grow ? realloc(a->keys, cap * sizeof *keys) : a->keys;
     if (keys) a->keys = keys;
-    int *cols = keys ? realloc(a->columns, (a->n + 1) * sizeof *cols) : NULL;
+    int *cols = !keys ? NULL : grow ? realloc(a->columns, cap * sizeof *cols) : a->columns;
     if (cols) a->columns = cols;
     if (!cols) {
         fail(p, DN_PARSE_ERROR, "out of memory");

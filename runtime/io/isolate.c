@@ -46,9 +46,12 @@ int dn_isolated(int (*fn)(void *ctx, char *err, size_t errlen), void *ctx, doubl
         return -1;
     }
     if (pid == 0) {
-        /* the child: the parent's handlers (the kernel's SIGINT) are not its business */
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
+        /* the child: the parent's handlers (the kernel's SIGINT) are not its business, and
+         * a crash must end it by its signal, also where a sanitizer would turn it into an
+         * exit status */
+        static const int sigs[] = { SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+        for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+            signal(sigs[k], SIG_DFL);
         int rc = fn(ctx, msg, MSG);
         msg[MSG - 1] = 0;
         _exit(rc == 0 ? 0 : 1);   /* no atexit handlers, no stdio flushing: the parent owns those */
@@ -79,7 +82,12 @@ int dn_isolated(int (*fn)(void *ctx, char *err, size_t errlen), void *ctx, doubl
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         rc = 0;
     } else {
-        snprintf(err, errlen, "%s", msg[0] ? msg : "the helper process failed without saying why");
+        if (msg[0])
+            snprintf(err, errlen, "%s", msg);
+        else
+            snprintf(err, errlen, "%s failed: its helper process ended with status %d without "
+                     "saying why (the file is probably damaged)", what,
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
 out:
     dn_shared_free(msg, MSG);

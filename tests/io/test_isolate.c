@@ -59,8 +59,15 @@ int main(void)
     const char *src = getenv("MESON_SOURCE_ROOT");
     snprintf(path, sizeof path, "%s/tests/io/fixtures/crashes-libhdf5.h5", src ? src : ".");
     CHECK(access(path, R_OK) == 0, "the fixture is at %s", path);
+    /* under AddressSanitizer the library's bad read is caught before it can crash, and the
+     * child ends with ASan's exit status instead of a signal */
+#ifdef __SANITIZE_ADDRESS__
+    const char *want = "ended with status";
+#else
+    const char *want = "crashed the HDF5 library";
+#endif
     rc = dn_weights_check_isolated(path, err, sizeof err);
-    CHECK(rc == -1 && strstr(err, "crashed the HDF5 library"), "checking it: %s", err);
+    CHECK(rc == -1 && strstr(err, want), "checking it: %s", err);
     dn_model *m = dn_model_new(1, err, sizeof err);
     int in[1] = { 2 };
     dn_model_set_input(m, 1, in, err, sizeof err);
@@ -68,7 +75,7 @@ int main(void)
     dn_param *k = dn_layer_param(dn_model_layer(m, 0), 0);
     float before[2] = { k->data[0], k->data[1] };
     rc = dn_model_load_weights_isolated(m, path, 0, err, sizeof err);
-    CHECK(rc == -1 && strstr(err, "crashed the HDF5 library"), "loading it: %s", err);
+    CHECK(rc == -1 && strstr(err, want), "loading it: %s", err);
     CHECK(k->data[0] == before[0] && k->data[1] == before[1], "and the model is as it was");
     dn_model_free(m);
     printf("%s\n", failures ? "FAILED" : "all passed");
