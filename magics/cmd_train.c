@@ -334,13 +334,7 @@ static int source_open(dn_ctx *ctx, const char *cmd, const char *model, dn_ws_mo
     return 0;
 }
 
-/* Positional argument i as a data name (batches or array). */
-static int data_name(dn_ctx *ctx, const dn_call *call, size_t i, const char *what, const char **out)
-{
-    return dn_arg_name(ctx, call, i, what, out);
-}
-
-/* A name inside a value: NAME, or item k of a pair (VX, VY) */
+/* The name a value is (NAME), or NULL */
 static const char *name_of(const dn_value *v)
 {
     return v && v->kind == DN_VAL_NAME ? v->text : NULL;
@@ -412,10 +406,10 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
     /* %fit NAME TRAIN [VALID] | NAME X Y, validation= for either */
     source train = { 0 }, val = { 0 };
     const char *xn, *yn = NULL, *vxn = NULL, *vyn = NULL;
-    int rc = data_name(ctx, call, 1, "the training data (batches, or arrays X Y)", &xn);
+    int rc = dn_arg_name(ctx, call, 1, "the training data (batches, or arrays X Y)", &xn);
     size_t next = 2;
     if (rc == 0 && !is_batches(ctx, xn) && dn_args_pos(call->args, 2)) {
-        rc = data_name(ctx, call, 2, "Y (the targets)", &yn);
+        rc = dn_arg_name(ctx, call, 2, "Y (the targets)", &yn);
         next = 3;
     }
     const dn_value *vv = NULL, *vpos = dn_args_pos(call->args, next);
@@ -600,8 +594,8 @@ static int run_evaluate(dn_ctx *ctx, const dn_call *call)
     if (dn_loss_fits_model(wm->m, dn_model_loss(wm->m), err, sizeof err))
         return dn_fail(ctx, "ValueError", "%%evaluate: %s (the model changed since %%compile)", err);
     const char *xn, *yn = NULL;
-    if (data_name(ctx, call, 1, "the data (batches, or arrays X Y)", &xn) < 0
-        || (dn_args_pos(call->args, 2) && data_name(ctx, call, 2, "Y (the targets)", &yn) < 0))
+    if (dn_arg_name(ctx, call, 1, "the data (batches, or arrays X Y)", &xn) < 0
+        || (dn_args_pos(call->args, 2) && dn_arg_name(ctx, call, 2, "Y (the targets)", &yn) < 0))
         return -1;
     source s;
     if (source_open(ctx, "evaluate", name, wm, xn, yn, 1, batch_size, 0, &s)) {
@@ -695,7 +689,7 @@ static int run_predict(dn_ctx *ctx, const dn_call *call)
     }
     if (!dn_model_nlayers(wm->m)) return dn_fail(ctx, "ValueError", "%s has no layers", name);
     const char *xn;
-    if (data_name(ctx, call, 1, "SOURCE (batches or an array)", &xn) < 0) return -1;
+    if (dn_arg_name(ctx, call, 1, "SOURCE (batches or an array)", &xn) < 0) return -1;
     source s;
     if (source_open(ctx, "predict", name, wm, xn, NULL, 0, batch_size, 0, &s)) {
         source_fini(&s);
