@@ -55,15 +55,21 @@ int dn_model_save_weights(dn_model *m, const char *path, char *err, size_t errle
     return rc;
 }
 
-int dn_model_load_weights(dn_model *m, const char *path, int by_name, char *err,
-                          size_t errlen)
+/* The model's arrays for a load from path; NULL + err (no model, no file name, ...). */
+static dn_wlayer *arrays_to_load(dn_model *m, const char *path, int *n, char *err, size_t errlen)
 {
     if (!m || !path || !*path) {
         snprintf(err, errlen, "cannot load weights: %s", !m ? "no model" : "no file name given");
-        return -1;
+        return NULL;
     }
+    return model_arrays(m, "load weights from", path, n, err, errlen);
+}
+
+int dn_model_load_weights(dn_model *m, const char *path, int by_name, char *err,
+                          size_t errlen)
+{
     int n;
-    dn_wlayer *w = model_arrays(m, "load weights from", path, &n, err, errlen);
+    dn_wlayer *w = arrays_to_load(m, path, &n, err, errlen);
     if (!w)
         return -1;
     int rc = dn_weights_load_h5(path, w, n, by_name, err, errlen);
@@ -103,12 +109,8 @@ static int load_in_child(void *ctx, char *err, size_t errlen)
 int dn_model_load_weights_isolated(dn_model *m, const char *path, int by_name, char *err,
                                    size_t errlen)
 {
-    if (!m || !path || !*path) {
-        snprintf(err, errlen, "cannot load weights: %s", !m ? "no model" : "no file name given");
-        return -1;
-    }
     int n;
-    dn_wlayer *w = model_arrays(m, "load weights from", path, &n, err, errlen);
+    dn_wlayer *w = arrays_to_load(m, path, &n, err, errlen);
     if (!w)
         return -1;
     size_t total = 0;

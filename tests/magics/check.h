@@ -4,6 +4,7 @@
 #define DN_TEST_CHECK_H
 
 #include "interp.h"
+#include "magics.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -137,6 +138,33 @@ static inline int run(dn_interp *it, fake *f, const char *code, int count)
     fake_reset(f);
     dn_execute_request req = { code, 0, 1, 0, count };
     return it->ops->execute(it, &req, &f->sink);
+}
+
+/* ---- a test's interpreter and scratch folder ---- */
+
+/* A new interpreter and a fresh folder /tmp/<tag>_XXXXXX in root; NULL after saying why. */
+static inline dn_interp *test_start(fake *f, char *root, size_t len, const char *tag)
+{
+    char err[256];
+    dn_interp *it = dn_magics_new(err, sizeof err);
+    if (!it) { printf("FAIL - dn_magics_new: %s\n", err); return NULL; }
+    fake_reset(f);
+    snprintf(root, len, "/tmp/%s_XXXXXX", tag);
+    if (!mkdtemp(root)) { printf("FAIL - mkdtemp\n"); it->ops->free(it); return NULL; }
+    return it;
+}
+
+/* Shuts the interpreter down, removes root, prints the verdict; the exit status. */
+static inline int test_finish(dn_interp *it, fake *f, const char *root)
+{
+    it->ops->shutdown(it, 0);
+    it->ops->free(it);
+    fake_reset(f);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0) printf("(could not remove %s)\n", root);
+    printf("%s\n", check_failures ? "FAILED" : "all passed");
+    return check_failures ? 1 : 0;
 }
 
 #endif

@@ -586,12 +586,7 @@ static void objects(void)
 
 int main(void)
 {
-    char err[256];
-    it = dn_magics_new(err, sizeof err);
-    if (!it) { printf("FAIL - dn_magics_new: %s\n", err); return 1; }
-    fake_reset(&f);
-    snprintf(root, sizeof root, "/tmp/dn_expr_XXXXXX");
-    if (!mkdtemp(root)) { printf("FAIL - mkdtemp\n"); return 1; }
+    if (!(it = test_start(&f, root, sizeof root, "dn_expr"))) return 1;
     values();
     broadcasting();
     errors();
@@ -599,12 +594,5 @@ int main(void)
     seeds();
     files();
     objects();
-    it->ops->shutdown(it, 0);
-    it->ops->free(it);
-    fake_reset(&f);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0) printf("(could not remove %s)\n", root);
-    printf("%s\n", check_failures ? "FAILED" : "all passed");
-    return check_failures ? 1 : 0;
+    return test_finish(it, &f, root);
 }

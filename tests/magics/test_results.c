@@ -811,13 +811,8 @@ static void refusals(void)
 
 int main(void)
 {
-    char err[256];
     if (!getcwd(start_cwd, sizeof start_cwd)) return 1;
-    it = dn_magics_new(err, sizeof err);
-    if (!it) { printf("FAIL - dn_magics_new: %s\n", err); return 1; }
-    fake_reset(&f);
-    snprintf(root, sizeof root, "/tmp/dn_results_XXXXXX");
-    if (!mkdtemp(root)) { printf("FAIL - mkdtemp\n"); return 1; }
+    if (!(it = test_start(&f, root, sizeof root, "dn_results"))) return 1;
     setup();
     draw_units();
     views();
@@ -828,14 +823,8 @@ int main(void)
     three_classes_and_sizes();
     odd_names();
     refusals();
-    it->ops->shutdown(it, 0);
-    it->ops->free(it);
-    for (int k = 0; k < 256; k++) json_decref(metadata[k]);
-    fake_reset(&f);
     if (chdir("/tmp") != 0) printf("(could not leave %s)\n", root);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0) printf("(could not remove %s)\n", root);
-    printf("%s\n", check_failures ? "FAILED" : "all passed");
-    return check_failures ? 1 : 0;
+    int rc = test_finish(it, &f, root);
+    for (int k = 0; k < 256; k++) json_decref(metadata[k]);
+    return rc;
 }
