@@ -5,6 +5,7 @@
 #define DN_BATCHES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct dn_batch {
     int n;                /* examples in this batch; the last batch of an epoch may be short */
@@ -29,6 +30,19 @@ typedef struct dn_batch_source_ops {
     /* batches per epoch (the last may be short) */
     long (*batches)(dn_batch_source *self);
     void (*free)(dn_batch_source *self);
+
+    /* Optional (NULL: not offered), for reusing per-example results across epochs and
+     * across sources (the fit loop's frozen-prefix reuse, core/reuse.h). */
+    /* What the source hands out, as a fingerprint: two sources with the same non-zero
+     * value give the same x and y for every id in every epoch (same examples, same
+     * decoding, no random augmentation); order and batch size may differ. 0: no such
+     * promise. */
+    uint64_t (*fingerprint)(dn_batch_source *self, char *err, size_t errlen);
+    /* Instead of reset: starts the next epoch and finishes it at once without producing
+     * its data, leaving the source as reset then next..next would have. Writes the
+     * epoch's ids in order into ids (count() of them) and the batch sizes into sizes
+     * (batches() of them). 0 or -1 + err. */
+    int (*skip_epoch)(dn_batch_source *self, long *ids, int *sizes, char *err, size_t errlen);
 } dn_batch_source_ops;
 
 struct dn_batch_source {

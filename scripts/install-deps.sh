@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 apt_pkgs=(
   build-essential meson ninja-build pkg-config
   libzmq3-dev libjansson-dev libssl-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev
-  libcairo2-dev libfreetype-dev libhdf5-dev fonts-dejavu-core
+  libcairo2-dev libfreetype-dev libhdf5-dev libxxhash-dev fonts-dejavu-core
   python3-jupyter-client python3-nbclient python3-nbconvert python3-ipykernel
   python3-jupyter-kernel-test jupyter-notebook python3-pytest
   python3-numpy python3-h5py python3-pil python3-torch python3-skimage

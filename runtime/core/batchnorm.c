@@ -134,6 +134,9 @@ static void bn_fini(dn_layer *l)
     free(b->acc);
 }
 
+/* batch statistics (and moving-average updates) only while trainable */
+static int bn_varies(const dn_layer *l) { return l->trainable; }
+
 static const dn_layer_ops bn_ops = {
     .class_name = "BatchNormalization",
     .prefix = "batch_normalization",
@@ -141,6 +144,7 @@ static const dn_layer_ops bn_ops = {
     .forward = bn_forward,
     .backward = bn_backward,
     .fini = bn_fini,
+    .varies_in_training = bn_varies,
 };
 
 dn_layer *dn_batchnorm_new(float momentum, float epsilon, char *err, size_t errlen)

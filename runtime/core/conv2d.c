@@ -123,9 +123,12 @@ static long part_floats(const conv_layer *c)
     return wgrad_floats(c) + c->filters;
 }
 
-/* images per work item: about a chunk's worth, and at least 4 items per thread */
+/* images per work item: about a chunk's worth, and at least 4 items per thread; one
+ * when the layer computes batch-invariantly */
 static long item_images(const conv_layer *c, int n)
 {
+    if (c->base.invariant)
+        return 1;   /* each image's rows in the same chunks whatever the batch */
     long per_img = (long)c->g.OH * c->g.OW;
     long k = chunk_rows(c) / per_img;
     long fair = (n + 4L * dn_cpu_threads() - 1) / (4L * dn_cpu_threads());

@@ -28,6 +28,32 @@ static int dense_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     return DN_OK;
 }
 
+/* Batch-invariant product: every element a plain chain of fused multiply-adds over the
+ * inputs in order (dn_small_sgemm), or one sgemm per row where that kernel does not
+ * apply, so a row's bits do not depend on the rows around it. (The BLAS's sgemm treats
+ * rows differently by their place in its blocks, and small matrices apart.) */
+#define INVARIANT_PIECE 48   /* rows per work item, a multiple of the kernel's 6 */
+
+typedef struct dense_job {
+    const float *x, *w;
+    float *out;
+    long rows;
+    int in, units;
+} dense_job;
+
+static void dense_invariant_piece(void *ctx, long i, int thread)
+{
+    (void)thread;
+    const dense_job *j = ctx;
+    long r0 = i * INVARIANT_PIECE, r1 = r0 + INVARIANT_PIECE < j->rows ? r0 + INVARIANT_PIECE : j->rows;
+    const dn_operand a = {j->x + r0 * j->in, j->in, 1, NULL, NULL};
+    if (dn_small_sgemm((int)(r1 - r0), j->units, j->in, &a, j->w, j->out + r0 * j->units, 0))
+        return;
+    for (long r = r0; r < r1; r++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, j->units, j->in, 1.0f,
+                    j->x + r * j->in, j->in, j->w, j->units, 0.0f, j->out + r * j->units, j->units);
+}
+
 static void dense_forward(dn_layer *l, const float *x, int n, int training, dn_rng *rng)
 {
     (void)training;
@@ -35,8 +61,13 @@ static void dense_forward(dn_layer *l, const float *x, int n, int training, dn_r
     dense_layer *d = (dense_layer *)l;
     int in = l->in_shape[l->in_ndim - 1];
     long rows = (long)n * (l->in_size / in);
-    dn_sgemm(CblasNoTrans, CblasNoTrans, (int)rows, d->units, in, 1.0f, x,
-                in, l->params[0].data, d->units, 0.0f, l->out.data, d->units);
+    if (l->invariant) {
+        dense_job j = {x, l->params[0].data, l->out.data, rows, in, d->units};
+        dn_parallel_for((rows + INVARIANT_PIECE - 1) / INVARIANT_PIECE, dense_invariant_piece, &j);
+    } else {
+        dn_sgemm(CblasNoTrans, CblasNoTrans, (int)rows, d->units, in, 1.0f, x, in,
+                 l->params[0].data, d->units, 0.0f, l->out.data, d->units);
+    }
     dn_bias_act_forward(l->act, l->out.data, d->use_bias ? l->params[1].data : NULL, rows,
                         d->units);
 }

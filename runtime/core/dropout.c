@@ -66,6 +66,11 @@ static void dropout_fini(dn_layer *l)
     dn_tensor_fini(&((dropout_layer *)l)->mask);
 }
 
+static int dropout_varies(const dn_layer *l)
+{
+    return ((const dropout_layer *)l)->rate > 0.0f;
+}
+
 static const dn_layer_ops dropout_ops = {
     .class_name = "Dropout",
     .prefix = "dropout",
@@ -74,6 +79,7 @@ static const dn_layer_ops dropout_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .fini = dropout_fini,
+    .varies_in_training = dropout_varies,
 };
 
 dn_layer *dn_dropout_new(float rate, char *err, size_t errlen)

@@ -1,11 +1,15 @@
 /* fit.c — the loops over batch sources: fit (epochs, validation, progress, cancellation),
  * evaluate and predict. Cancellation is checked before every step, so an interrupted
- * run leaves the weights of the last completed step. */
+ * run leaves the weights of the last completed step. Fit and evaluate passes keep and
+ * reuse the outputs of a frozen prefix (reuse.h). */
+#include "layer_impl.h"
 #include "model.h"
+#include "reuse.h"
 #include "status.h"
 #include "tensor.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -73,13 +77,110 @@ static dn_metrics running_mean(const running *r)
     return m;
 }
 
-/* one pass of src; train selects train_on_batch */
+/* What a pass does about the model's frozen prefix: e NULL computes everything. */
+typedef struct reuse_plan {
+    dn_reuse_entry *e;
+    int cut;             /* layers [0, cut) are kept in e */
+    long feat;           /* floats per example at the cut */
+    int y_dim;
+} reuse_plan;
+
+static reuse_plan plan_reuse(dn_model *m, dn_batch_source *src, int train)
+{
+    reuse_plan p = {0};
+    dn_reuse **state = dn_model_reuse_state(m);
+    if (!dn_model_reuse_on(m) || !src->ops->fingerprint || !src->ops->skip_epoch)
+        return p;
+    int cut = dn_model_prefix_cut(m, train);
+    if (cut < 1)
+        return p;
+    char why[400] = "";
+    uint64_t source = src->ops->fingerprint(src, why, sizeof why);
+    uint64_t prefix = source ? dn_model_prefix_fingerprint(m, cut) : 0;
+    if (!source || !prefix)
+        return p;
+    const dn_layer *top = dn_model_layer(m, cut - 1);
+    p.cut = cut;
+    p.feat = top->out_size;
+    p.y_dim = (int)dn_model_output_size(m);
+    p.e = dn_reuse_entry_for(state, source, prefix, cut, src->ops->count(src), p.feat, p.y_dim,
+                             why, sizeof why);
+    if (!p.e && train) {
+        char note[512];
+        snprintf(note, sizeof note, "The outputs of the frozen layers up to %s are not kept: %s.",
+                 top->name, why);
+        dn_reuse_set_note(state, note);
+    }
+    return p;
+}
+
+/* An epoch that starts at the cut, every example's prefix output being kept: the source
+ * only says the order, nothing is decoded or computed below the cut. */
+static int pass_reused(dn_model *m, dn_batch_source *src, const reuse_plan *p, int train,
+                       int epoch, const dn_callbacks *cb, dn_metrics *out, char *err,
+                       size_t errlen)
+{
+    long total = src->ops->count(src), nb = src->ops->batches(src);
+    long *ids = malloc(sizeof(long) * (size_t)total);
+    int *sizes = malloc(sizeof(int) * (size_t)nb);
+    int rc = ids && sizes ? src->ops->skip_epoch(src, ids, sizes, err, errlen)
+                          : dn_seterr(err, errlen, "out of memory for an epoch's order");
+    int most = 0;
+    for (long j = 0; rc == DN_OK && j < nb; j++)
+        most = sizes[j] > most ? sizes[j] : most;
+    float *bx = NULL, *by = NULL;
+    if (rc == DN_OK) {
+        bx = malloc(sizeof(float) * (size_t)most * (size_t)p->feat);
+        by = malloc(sizeof(float) * (size_t)most * (size_t)(p->y_dim ? p->y_dim : 1));
+        if (!bx || !by)
+            rc = dn_seterr(err, errlen, "out of memory for a batch of kept outputs");
+    }
+    running r = {0};
+    for (long j = 0, pos = 0; rc == DN_OK && j < nb; pos += sizes[j++]) {
+        if (stop_requested(cb)) {
+            rc = DN_INTERRUPTED;
+            break;
+        }
+        dn_reuse_get(p->e, ids + pos, sizes[j], bx, by);
+        dn_metrics bm;
+        rc = train ? dn_model_train_from(m, p->cut, bx, by, sizes[j], -1, &bm, err, errlen)
+                   : dn_model_test_from(m, p->cut, bx, by, sizes[j], -1, &bm, err, errlen);
+        if (rc)
+            break;
+        running_add(&r, &bm);
+        if (cb && cb->on_batch) {
+            dn_metrics now = running_mean(&r);
+            cb->on_batch(cb->user, epoch, r.n, total, &now);
+        }
+    }
+    free(ids);
+    free(sizes);
+    free(bx);
+    free(by);
+    if (rc == DN_OK)
+        *out = running_mean(&r);
+    return rc;
+}
+
+/* one pass of src; train selects training steps */
 static int pass(dn_model *m, dn_batch_source *src, int train, int epoch,
                 const dn_callbacks *cb, dn_metrics *out, char *err, size_t errlen)
 {
+    if (train && *dn_model_reuse_state(m))
+        dn_reuse_set_note(dn_model_reuse_state(m), "");
+    reuse_plan plan = plan_reuse(m, src, train);
+    if (plan.e) {
+        const char *top = dn_model_layer(m, plan.cut - 1)->name;
+        int whole = dn_reuse_complete(plan.e);
+        if (train)
+            dn_reuse_record(*dn_model_reuse_state(m), plan.e, whole, top);
+        if (whole)
+            return pass_reused(m, src, &plan, train, epoch, cb, out, err, errlen);
+    }
     if (src->ops->reset(src, err, errlen))
         return DN_ERROR;
     long total = src->ops->count(src);
+    int keep = plan.e ? plan.cut - 1 : -1;
     running r = {0};
     for (;;) {
         if (stop_requested(cb))
@@ -93,10 +194,12 @@ static int pass(dn_model *m, dn_batch_source *src, int train, int epoch,
         if (check_batch(m, &b, 1, err, errlen))
             return DN_ERROR;
         dn_metrics bm;
-        int rc = train ? dn_model_train_on_batch(m, b.x, b.y, b.n, &bm, err, errlen)
-                       : dn_model_test_on_batch(m, b.x, b.y, b.n, &bm, err, errlen);
+        int rc = train ? dn_model_train_from(m, 0, b.x, b.y, b.n, keep, &bm, err, errlen)
+                       : dn_model_test_from(m, 0, b.x, b.y, b.n, keep, &bm, err, errlen);
         if (rc)
             return DN_ERROR;
+        if (plan.e && b.ids)
+            dn_reuse_put(plan.e, b.ids, b.n, dn_model_layer(m, plan.cut - 1)->out.data, b.y);
         running_add(&r, &bm);
         if (cb && cb->on_batch) {
             dn_metrics now = running_mean(&r);

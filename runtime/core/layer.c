@@ -14,7 +14,9 @@ void *dn_layer_alloc(size_t size, const dn_layer_ops *ops, char *err, size_t err
         dn_seterr(err, errlen, "out of memory creating a %s layer", ops->class_name);
         return NULL;
     }
+    static _Atomic uint64_t serials;
     l->ops = ops;
+    l->serial = ++serials;
     l->trainable = 1;
     l->act = DN_ACT_LINEAR;
     return l;

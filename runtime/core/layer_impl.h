@@ -4,6 +4,7 @@
 #define DN_LAYER_IMPL_H
 
 #include "layer.h"
+#include <stdint.h>
 #include "rng.h"
 #include "tensor.h"
 
@@ -24,6 +25,10 @@ typedef struct dn_layer_ops {
     int act_in_backward;
     /* frees what the layer file allocated beyond params, out and delta */
     void (*fini)(dn_layer *l);
+    /* Whether forward in training differs from inference or draws random numbers
+     * (Dropout, a trainable BatchNormalization). Optional: NULL means never. The
+     * frozen-prefix reuse (reuse.h) stops at such a layer. */
+    int (*varies_in_training)(const dn_layer *l);
 } dn_layer_ops;
 
 struct dn_layer {
@@ -45,6 +50,11 @@ struct dn_layer {
     dn_tensor *scratch;              /* the model's workspace, shared by all its layers */
     int last_n;                      /* batch of the last forward that kept the output, or 0 */
     int dz_ready;                    /* see dn_layer_ops.backward */
+    uint64_t serial;                 /* unique to this layer object in the process: its
+                                      * configuration (strides, rates...) never changes */
+    int invariant;                   /* set by the model before forward: compute each
+                                      * example's output independently of the batch it is
+                                      * in, bit for bit (frozen prefixes, reuse.h) */
 };
 
 /* Allocates a layer-file struct whose first member is dn_layer. NULL + err on no memory. */

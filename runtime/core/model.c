@@ -3,11 +3,13 @@
 #include "model.h"
 #include "cpu.h"
 #include "layer_impl.h"
+#include "reuse.h"
 #include "status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #define MAX_PREFIXES 16
 
@@ -21,13 +23,16 @@ struct dn_model {
     dn_tensor pingpong[2];       /* outputs no later step reads, alternately */
     int batch_cap;               /* scratch holds batches this large */
     int kept_from;               /* the last forward kept outputs of layers >= this */
-    const float *last_x;         /* input of the last forward (backward reads it) */
+    int last_start;              /* the last forward began at this layer... */
+    const float *last_x;         /* ...with this input (backward reads it) */
     int last_n;
     int compiled;
     dn_optimizer opt;
     dn_loss loss;
     int want_acc;
     struct { const char *prefix; int count; } names[MAX_PREFIXES];
+    int reuse_off;               /* dn_model_set_reuse(m, 0) */
+    dn_reuse *reuse;             /* kept outputs of frozen prefixes (reuse.c) */
 };
 
 dn_model *dn_model_new(uint64_t seed, char *err, size_t errlen)
@@ -52,6 +57,7 @@ void dn_model_free(dn_model *m)
     dn_tensor_fini(&m->scratch);
     dn_tensor_fini(&m->pingpong[0]);
     dn_tensor_fini(&m->pingpong[1]);
+    dn_reuse_free(m->reuse);
     free(m);
 }
 
@@ -306,7 +312,7 @@ int dn_model_wants_accuracy(const dn_model *m) { return m->want_acc; }
 /* Layers from keep_from on write their own buffers (backward or the caller reads them
  * later); those below only feed the next layer and share two buffers, so inference and
  * fine-tuning a frozen network's top hold two activations, not one per layer. */
-static const float *forward_keep(dn_model *m, const float *x, int n, int training,
+static const float *forward_keep(dn_model *m, int start, const float *x, int n, int training,
                                  int keep_from, char *err, size_t errlen)
 {
     if (!m->nlayers) {
@@ -320,7 +326,14 @@ static const float *forward_keep(dn_model *m, const float *x, int n, int trainin
     if (reserve_batch(m, n, err, errlen))
         return NULL;
     const float *in = x;
-    for (int i = 0; i < m->nlayers; i++) {
+    /* a frozen prefix computes the same whatever batch an example is in, so that its
+     * outputs may be kept and reused (reuse.h) with or without reuse giving the same bits */
+    int cut = dn_model_prefix_cut(m, training);
+    for (int i = 0; i < m->nlayers; i++)
+        m->layers[i]->invariant = i < cut;
+    for (int i = 0; i < start; i++)
+        m->layers[i]->last_n = 0;   /* not computed by this forward */
+    for (int i = start; i < m->nlayers; i++) {
         dn_layer *l = m->layers[i];
         int keep = i >= keep_from;
         dn_tensor *buf = keep ? &l->out_own : &m->pingpong[i % 2];
@@ -336,6 +349,7 @@ static const float *forward_keep(dn_model *m, const float *x, int n, int trainin
         in = l->out.data;
     }
     m->last_x = x;
+    m->last_start = start;
     m->last_n = n;
     m->kept_from = keep_from;
     return in;
@@ -344,12 +358,12 @@ static const float *forward_keep(dn_model *m, const float *x, int n, int trainin
 const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
                               char *err, size_t errlen)
 {
-    return forward_keep(m, x, n, training, 0, err, errlen);
+    return forward_keep(m, 0, x, n, training, 0, err, errlen);
 }
 
 const float *dn_model_infer(dn_model *m, const float *x, int n, char *err, size_t errlen)
 {
-    return forward_keep(m, x, n, 0, m->nlayers - 1, err, errlen);
+    return forward_keep(m, 0, x, n, 0, m->nlayers - 1, err, errlen);
 }
 
 /* Gradients are only kept for the layers backward reaches, so inference and fine-tuning
@@ -376,7 +390,7 @@ static void backward_from(dn_model *m, int n, int lo, int fused, float *dx)
                             dim);
             l->dz_ready = 1;
         }
-        const float *in = i ? m->layers[i - 1]->out.data : m->last_x;
+        const float *in = i > m->last_start ? m->layers[i - 1]->out.data : m->last_x;
         float *target = i > lo ? m->layers[i - 1]->delta.data : dx;
         l->ops->backward(l, in, n, target);
     }
@@ -385,7 +399,7 @@ static void backward_from(dn_model *m, int n, int lo, int fused, float *dx)
 int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
                       size_t errlen)
 {
-    if (!m->nlayers || !m->last_x || n != m->last_n || m->kept_from != 0)
+    if (!m->nlayers || !m->last_x || n != m->last_n || m->kept_from != 0 || m->last_start != 0)
         return dn_seterr(err, errlen,
                        "backward needs dn_model_forward of the same %d examples just before", n);
     if (reserve_deltas(m, n, 0, err, errlen))
@@ -419,22 +433,40 @@ static void batch_metrics(dn_model *m, const float *p, const float *y, int n, do
                    : 0.0;
 }
 
-int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
-                            dn_metrics *out, char *err, size_t errlen)
+static int learns(const dn_layer *l)
+{
+    for (int j = 0; l->trainable && j < l->nparams; j++)
+        if (l->params[j].grad)
+            return 1;
+    return 0;
+}
+
+/* the lowest layer with something to learn, or -1 */
+static int lowest_learning(const dn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (learns(m->layers[i]))
+            return i;
+    return -1;
+}
+
+int dn_model_train_from(dn_model *m, int start, const float *x, const float *y, int n,
+                        int keep, dn_metrics *out, char *err, size_t errlen)
 {
     if (check_y(m, y, err, errlen))
         return DN_ERROR;
     /* backward goes down to the lowest layer with something to learn; it reads the
      * outputs from the one below that on */
-    int lo = -1;
-    for (int i = 0; i < m->nlayers && lo < 0; i++) {
-        const dn_layer *l = m->layers[i];
-        for (int j = 0; j < l->nparams; j++)
-            if (l->trainable && l->params[j].grad)
-                lo = i;
-    }
+    int lo = lowest_learning(m);
+    if (lo >= 0 && lo < start)
+        return dn_seterr(err, errlen, "layer %s learns: training cannot start above it",
+                         m->layers[lo]->name);
     int keep_from = lo < 0 ? m->nlayers - 1 : (lo > 0 ? lo - 1 : 0);
-    const float *p = forward_keep(m, x, n, 1, keep_from, err, errlen);
+    if (keep >= start && keep < keep_from)
+        keep_from = keep;
+    if (keep_from < start)
+        keep_from = start;
+    const float *p = forward_keep(m, start, x, n, 1, keep_from, err, errlen);
     if (!p)
         return DN_ERROR;
     if (lo >= 0 && reserve_deltas(m, n, lo, err, errlen))
@@ -463,15 +495,77 @@ int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
     return DN_OK;
 }
 
-int dn_model_test_on_batch(dn_model *m, const float *x, const float *y, int n,
-                           dn_metrics *out, char *err, size_t errlen)
+int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
+                            dn_metrics *out, char *err, size_t errlen)
+{
+    return dn_model_train_from(m, 0, x, y, n, -1, out, err, errlen);
+}
+
+int dn_model_test_from(dn_model *m, int start, const float *x, const float *y, int n, int keep,
+                       dn_metrics *out, char *err, size_t errlen)
 {
     if (check_y(m, y, err, errlen))
         return DN_ERROR;
-    const float *p = dn_model_infer(m, x, n, err, errlen);
+    int keep_from = keep >= start && keep < m->nlayers - 1 ? keep : m->nlayers - 1;
+    const float *p = forward_keep(m, start, x, n, 0, keep_from, err, errlen);
     if (!p)
         return DN_ERROR;
     double loss = dn_loss_eval(m->loss, p, y, n, dn_model_output_size(m), 0, NULL);
     batch_metrics(m, p, y, n, loss, out);
     return DN_OK;
+}
+
+int dn_model_test_on_batch(dn_model *m, const float *x, const float *y, int n,
+                           dn_metrics *out, char *err, size_t errlen)
+{
+    return dn_model_test_from(m, 0, x, y, n, -1, out, err, errlen);
+}
+
+/* ------------------------------------------------------------ frozen-prefix reuse */
+
+void dn_model_set_reuse(dn_model *m, int on) { m->reuse_off = !on; }
+int dn_model_reuse_on(const dn_model *m) { return !m->reuse_off; }
+dn_reuse **dn_model_reuse_state(dn_model *m) { return &m->reuse; }
+void dn_model_reuse_clear(dn_model *m)
+{
+    dn_reuse_free(m->reuse);
+    m->reuse = NULL;
+}
+
+const char *dn_model_reuse_note(const dn_model *m) { return dn_reuse_note(m->reuse); }
+
+int dn_model_prefix_cut(const dn_model *m, int training)
+{
+    int cut = 0;
+    while (cut < m->nlayers - 1) {
+        const dn_layer *l = m->layers[cut];
+        if (learns(l) || (training && l->ops->varies_in_training && l->ops->varies_in_training(l)))
+            break;
+        cut++;
+    }
+    return cut;
+}
+
+/* Everything that decides the prefix's output for a given input: which layer objects
+ * (each keeps its configuration for life) and their parameter values. */
+uint64_t dn_model_prefix_fingerprint(const dn_model *m, int cut)
+{
+    XXH3_state_t *st = XXH3_createState();
+    if (!st)
+        return 0;
+    XXH3_64bits_reset(st);
+    XXH3_64bits_update(st, &cut, sizeof cut);
+    for (int i = 0; i < cut && i < m->nlayers; i++) {
+        const dn_layer *l = m->layers[i];
+        XXH3_64bits_update(st, &l->serial, sizeof l->serial);
+        for (int j = 0; j < l->nparams; j++) {
+            const dn_param *p = &l->params[j];
+            XXH3_64bits_update(st, p->name, strlen(p->name) + 1);
+            XXH3_64bits_update(st, &p->size, sizeof p->size);
+            XXH3_64bits_update(st, p->data, (size_t)p->size * sizeof(float));
+        }
+    }
+    uint64_t h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h ? h : 1;
 }

@@ -120,6 +120,16 @@ typedef struct dn_callbacks {
  * DN_INTERRUPTED (the weights are those of the last completed step) or DN_ERROR + err. */
 int dn_model_fit(dn_model *m, dn_batch_source *train, int epochs, dn_batch_source *val,
                  const dn_callbacks *cb, dn_epoch_log *history, char *err, size_t errlen);
+/* Frozen-prefix reuse, on unless turned off: fit and evaluate keep the outputs of the
+ * model's leading layers that are frozen and deterministic in training, per example of
+ * a source that promises the same data every epoch (batches.h fingerprint), and later
+ * passes over all of it start above them. Results are bit-identical either way. The
+ * note is a sentence on what the last training pass kept or reused, or "". */
+void dn_model_set_reuse(dn_model *m, int on);
+const char *dn_model_reuse_note(const dn_model *m);
+/* Frees every kept output. */
+void dn_model_reuse_clear(dn_model *m);
+
 /* Mean loss and accuracy over a pass of src. DN_OK, DN_INTERRUPTED or DN_ERROR + err. */
 int dn_model_evaluate(dn_model *m, dn_batch_source *src, const dn_callbacks *cb,
                       dn_metrics *out, char *err, size_t errlen);

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 typedef struct slot {
     float *x, *y;
@@ -621,6 +622,78 @@ static int dir_reset(dn_batch_source *b, char *err, size_t errlen)
     return rc;
 }
 
+/* Same folder, same files (name, class, size, modification time, inode) and the same
+ * decoding options give the same x and y per id: there is no random augmentation. */
+static uint64_t dir_fingerprint(dn_batch_source *b, char *err, size_t errlen)
+{
+    dn_dir_source *s = (dn_dir_source *)b;
+    char real[PATH_MAX], path[PATH_MAX];
+    if (!realpath(s->dir, real)) {
+        snprintf(err, errlen, "cannot resolve %s: %s", s->dir, strerror(errno));
+        return 0;
+    }
+    XXH3_state_t *st = XXH3_createState();
+    if (!st)
+        return 0;
+    XXH3_64bits_reset(st);
+    const dn_dir_options *o = &s->opt;
+    int opts[7] = {o->width, o->height, o->channels, (int)o->preprocess, o->exact,
+                   (int)o->class_mode, s->nclasses};
+    XXH3_64bits_update(st, "dir", 3);
+    XXH3_64bits_update(st, real, strlen(real) + 1);
+    XXH3_64bits_update(st, opts, sizeof opts);
+    uint64_t h = 0;
+    for (long i = 0; i < s->n; i++) {
+        struct stat sb;
+        int k = snprintf(path, sizeof path, "%s/%s", real, s->files[i]);
+        if (k < 0 || (size_t)k >= sizeof path || stat(path, &sb) != 0) {
+            snprintf(err, errlen, "cannot read %s: %s", s->files[i],
+                     k < 0 || (size_t)k >= sizeof path ? "path too long" : strerror(errno));
+            goto out;
+        }
+        int64_t meta[5] = {s->labels[i], (int64_t)sb.st_size, (int64_t)sb.st_mtim.tv_sec,
+                           (int64_t)sb.st_mtim.tv_nsec, (int64_t)sb.st_ino};
+        XXH3_64bits_update(st, s->files[i], strlen(s->files[i]) + 1);
+        XXH3_64bits_update(st, meta, sizeof meta);
+    }
+    h = XXH3_64bits_digest(st);
+    h = h ? h : 1;
+out:
+    XXH3_freeState(st);
+    return h;
+}
+
+/* An epoch nobody needs decoded: its batches are counted done without decoding (as
+ * the rest of an epoch that reset drops), and its order is reported. */
+static int dir_skip_epoch(dn_batch_source *b, long *ids, int *sizes, char *err, size_t errlen)
+{
+    dn_dir_source *s = (dn_dir_source *)b;
+    if (dir_reset(b, err, errlen))
+        return -1;
+    pthread_mutex_lock(&s->mu);
+    long e = s->epoch, next_start = (e + 1) * s->nb;
+    if (s->perm_epoch[e & 1] != e)
+        make_perm(s, e);
+    memcpy(ids, s->perm[e & 1], sizeof(long) * s->n);
+    for (long j = 0; j < s->nb; j++)
+        sizes[j] = (int)batch_len(s, j);
+    if (s->skip_before < next_start)
+        s->skip_before = next_start;
+    int rc = 0;
+    while (rc == 0 && s->released < next_start) {
+        rc = wait_batch(s, s->released, err, errlen);
+        if (rc == 0) {
+            s->released++;
+            pthread_cond_broadcast(&s->work_cv);
+        }
+    }
+    if (rc == 0)
+        s->served = s->nb;   /* the next reset starts epoch e + 1 */
+    deliver_warnings(s);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static long dir_count(dn_batch_source *b) { return ((dn_dir_source *)b)->n; }
 static long dir_batches(dn_batch_source *b) { return ((dn_dir_source *)b)->nb; }
 
@@ -672,6 +745,8 @@ static const dn_batch_source_ops dir_ops = {
     .count = dir_count,
     .batches = dir_batches,
     .free = dir_free,
+    .fingerprint = dir_fingerprint,
+    .skip_epoch = dir_skip_epoch,
 };
 
 static int check_options(const dn_dir_options *o, char *err, size_t errlen)
