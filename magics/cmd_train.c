@@ -370,10 +370,23 @@ static int save_path(dn_ctx *ctx, const char *pattern, int epoch, char **out)
     return 0;
 }
 
+/* Appends what an epoch did with the frozen layers' outputs, once per different sentence
+ * (the first epoch keeps them, the next ones reuse them). */
+static void add_note(char *notes, size_t len, const char *note)
+{
+    if (!note[0])
+        return;
+    size_t k = strlen(notes), m = strlen(note);
+    /* the notes so far end with the last one and a newline */
+    if (k > m && !strncmp(notes + k - m - 1, note, m))
+        return;
+    snprintf(notes + k, len - k, "%s\n", note);
+}
+
 static int run_fit(dn_ctx *ctx, const dn_call *call)
 {
     static const char *const keys[] = { "epochs", "nb_epoch", "batch_size", "validation",
-        "validation_data", "shuffle", "save", "verbose", NULL };
+        "validation_data", "shuffle", "save", "verbose", "reuse", NULL };
     char err[1024];
     if (dn_args_check(call->args, "%fit", 2, 4, keys, err, sizeof err) < 0)
         return dn_fail(ctx, "UsageError", "%s", err);
@@ -381,11 +394,12 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
     dn_ws_model *wm = dn_need_model(ctx, call, 0, &name);
     if (!wm) return -1;
     long epochs = 1, batch_size = 32, verbose = 1;
-    int shuffle = 1;
+    int shuffle = 1, reuse = 1;
     if (dn_opt_whole(ctx, call, "epochs", "nb_epoch", 1, 100000, &epochs, NULL) < 0
         || dn_opt_whole(ctx, call, "batch_size", NULL, 1, 1 << 20, &batch_size, NULL) < 0
         || dn_opt_whole(ctx, call, "verbose", NULL, 0, 2, &verbose, NULL) < 0
-        || dn_opt_bool(ctx, call, "shuffle", &shuffle, NULL) < 0)
+        || dn_opt_bool(ctx, call, "shuffle", &shuffle, NULL) < 0
+        || dn_opt_bool(ctx, call, "reuse", &reuse, NULL) < 0)
         return -1;
     if (!dn_model_compiled(wm->m))
         return dn_fail(ctx, "ValueError", "%s is not compiled: %%compile %s optimizer=... loss=... "
@@ -463,7 +477,8 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
 
     long steps = train.src->ops->batches(train.src);
     int fit_no = wm->fits + 1, any = 0, done_epochs = 0;
-    char saved[1024] = "";
+    char saved[1024] = "", notes[4096] = "";
+    dn_model_set_reuse(wm->m, reuse);
     dn_optimizer *opt = dn_model_optimizer(wm->m);
     for (int e = 1; e <= epochs && rc == 0; e++) {
         int epoch_no = (wm->nhist ? wm->hist[wm->nhist - 1].epoch : 0) + 1;
@@ -479,6 +494,7 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
         double lr = opt->lr;
         int r = dn_model_fit(wm->m, train.src, 1, NULL, &cb, &log, err, sizeof err);
         any |= p.step > 0;
+        add_note(notes, sizeof notes, dn_model_reuse_note(wm->m));
         if (r == DN_OK && val.src) {
             p.validating = 1;
             p.vsteps = val.src->ops->batches(val.src);
@@ -549,6 +565,7 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
     if (rc) return rc;
     if (saved[0]) dn_print(ctx, "Saved %s.\n", saved);
     if (!verbose) return 0;   /* as Keras' verbose=0: nothing shown (%history has it) */
+    if (notes[0]) dn_print(ctx, "%s", notes);
     json_t *h = dn_ws_model_history(wm, name);
     if (h) {
         dn_display(ctx, h);
@@ -579,7 +596,7 @@ static json_t *metrics_bundle(const dn_metrics *m)
 
 static int run_evaluate(dn_ctx *ctx, const dn_call *call)
 {
-    static const char *const keys[] = { "batch_size", NULL };
+    static const char *const keys[] = { "batch_size", "reuse", NULL };
     char err[1024];
     if (dn_args_check(call->args, "%evaluate", 2, 3, keys, err, sizeof err) < 0)
         return dn_fail(ctx, "UsageError", "%s", err);
@@ -587,7 +604,9 @@ static int run_evaluate(dn_ctx *ctx, const dn_call *call)
     dn_ws_model *wm = dn_need_model(ctx, call, 0, &name);
     if (!wm) return -1;
     long batch_size = 32;
-    if (dn_opt_whole(ctx, call, "batch_size", NULL, 1, 1 << 20, &batch_size, NULL) < 0) return -1;
+    int reuse = 1;
+    if (dn_opt_whole(ctx, call, "batch_size", NULL, 1, 1 << 20, &batch_size, NULL) < 0
+        || dn_opt_bool(ctx, call, "reuse", &reuse, NULL) < 0) return -1;
     if (!dn_model_compiled(wm->m))
         return dn_fail(ctx, "ValueError", "%s is not compiled: %%evaluate needs its loss (%%compile %s "
                        "optimizer=... loss=...)", name, name);
@@ -607,6 +626,7 @@ static int run_evaluate(dn_ctx *ctx, const dn_call *call)
     p.has_metrics = 1;
     dn_callbacks cb = { .user = &p, .on_batch = on_pass_batch, .should_stop = should_stop };
     dn_metrics m;
+    dn_model_set_reuse(wm->m, reuse);
     int r = dn_model_evaluate(wm->m, s.src, &cb, &m, err, sizeof err);
     source_fini(&s);
     if (r == DN_INTERRUPTED) {
@@ -792,7 +812,7 @@ static int run_history(dn_ctx *ctx, const dn_call *call)
 /* ---------------------------------------------------------------- the table */
 
 static const char *const fit_keys[] = { "epochs=", "batch_size=", "validation=", "save=",
-                                        "shuffle=", NULL };
+                                        "shuffle=", "verbose=", "reuse=", NULL };
 
 const dn_command dn_commands_train[] = {
     { .name = "fit", .kind = DN_LINE, .run = run_fit, .source = __FILE__,
@@ -817,7 +837,15 @@ const dn_command dn_commands_train[] = {
         "                  (ft1.h5, ft2.h5, ... when the lesson fits one epoch per cell after\n"
         "                  %finetune)\n"
         "  verbose=1       1: the bar updated as it goes; 2: one line per epoch when it ends;\n"
-        "                  0: nothing at all (%history shows the epochs)\n\n"
+        "                  0: nothing at all (%history shows the epochs)\n"
+        "  reuse=True      keep the outputs of the frozen layers at the bottom (after\n"
+        "                  %finetune or %freeze: up to the first layer that learns, Dropout\n"
+        "                  or trainable BatchNormalization) for every example, and start\n"
+        "                  later epochs above them, also in later %fit cells: the same\n"
+        "                  numbers, bit for bit, many times faster. They are kept in memory,\n"
+        "                  or on disk when memory is short; a line after the epochs says\n"
+        "                  where and how much. Loading weights or unfreezing starts afresh.\n"
+        "                  reuse=False computes every layer every time.\n\n"
         "The interrupt (stop button) stops between two steps: the model keeps the weights\n"
         "of the last completed step, files saved after finished epochs stay, and the\n"
         "message says the epoch and step reached.\n\n"
@@ -826,12 +854,13 @@ const dn_command dn_commands_train[] = {
         "  %fit vgg batches val_batches save=results/ft{epoch}.h5" },
     { .name = "evaluate", .kind = DN_LINE, .run = run_evaluate, .source = __FILE__,
       .synopsis = "%evaluate NAME BATCHES | NAME X Y",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "batch_size=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "batch_size=", "reuse=", NULL },
       .help =
         "The loss (and accuracy, when compiled with it) of a model on data, as Keras'\n"
         "evaluate: dropout off, BatchNormalization's moving statistics.\n"
-        "%evaluate NAME BATCHES\n%evaluate NAME X Y [batch_size=32]\n\n"
-        "The result is the mean over every example, as the cell's result.\n\n"
+        "%evaluate NAME BATCHES [reuse=True]\n%evaluate NAME X Y [batch_size=32]\n\n"
+        "The result is the mean over every example, as the cell's result. The outputs of\n"
+        "frozen layers are kept and reused as %fit does (reuse=False: computed afresh).\n\n"
         "Example:\n  %evaluate lm x y" },
     { .name = "predict", .kind = DN_LINE, .run = run_predict, .source = __FILE__,
       .synopsis = "%predict NAME SOURCE [as=NAME]",
