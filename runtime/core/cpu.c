@@ -1,14 +1,12 @@
 #include "cpu.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define DN_AVX2 1
@@ -20,17 +18,54 @@ static int nthreads = 1;
 static int avx2_fma;    /* dn_small_sgemm's kernel can run */
 #endif
 
+/* cgroup v2's CPU quota of this process (cpu.max "quota period"), rounded up to whole
+ * CPUs, or 0 when there is none */
+static int cgroup_cpus(void)
+{
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f)
+        return 0;
+    char line[1024], path[1200];
+    int cpus = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "0::", 3))
+            continue;
+        line[strcspn(line, "\n")] = 0;
+        snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", line + 3);
+        FILE *c = fopen(path, "r");
+        long long quota, period;
+        if (c && fscanf(c, "%lld %lld", &quota, &period) == 2 && quota > 0 && period > 0)
+            cpus = (int)((quota + period - 1) / period);
+        if (c)
+            fclose(c);
+    }
+    fclose(f);
+    return cpus;
+}
+
+/* The cores this process may use: the online ones, fewer when its affinity mask or its
+ * cgroup's quota says so (a container or taskset), fewer still when OMP_NUM_THREADS or
+ * DEEPNB_THREADS asks. */
+static int usable_cores(void)
+{
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = online > 0 ? (int)online : 1;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
+        n = CPU_COUNT(&set);
+    int quota = cgroup_cpus();
+    if (quota > 0 && quota < n)
+        n = quota;
+    const char *asks[] = {getenv("DEEPNB_THREADS"), getenv("OMP_NUM_THREADS")};
+    for (int i = 0; i < 2; i++)
+        if (asks[i] && atoi(asks[i]) > 0 && atoi(asks[i]) < n)
+            n = atoi(asks[i]);
+    return n;
+}
+
 static void init_once(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    nthreads = n > 0 ? (int)n : 1;
-    /* the OpenMP convention for asking for fewer threads */
-    const char *env = getenv("OMP_NUM_THREADS");
-    if (env && atoi(env) > 0 && atoi(env) < nthreads)
-        nthreads = atoi(env);
-#ifndef _OPENMP
-    nthreads = 1;
-#endif
+    nthreads = usable_cores();
     openblas_set_num_threads(1);
 #ifdef DN_AVX2
     avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -69,13 +104,8 @@ void dn_cpu_describe(char *buf, size_t len)
     if (was && *was)
         snprintf(why, sizeof why, ", chosen by deepnb: OpenBLAS did not know this processor "
                  "and took %.40s's", was);
-    snprintf(buf, len, "%d thread%s (%s); OpenBLAS %s (%s kernels%s, single-threaded inside the "
-             "team)%s%s", nthreads, nthreads == 1 ? "" : "s",
-#ifdef _OPENMP
-             "OpenMP",
-#else
-             "built without OpenMP",
-#endif
+    snprintf(buf, len, "%d thread%s (the cores this process may use); OpenBLAS %s (%s kernels%s, "
+             "single-threaded inside the team)%s%s", nthreads, nthreads == 1 ? "" : "s",
              version[0] ? version : "(version unknown)", core ? core : "unknown", why,
              isa[0] ? "; CPU: " : "", isa);
 }
@@ -123,21 +153,6 @@ int dn_blas_better_core(char *core, size_t len, const char **picked)
     if (picked)
         *picked = have;
     return 1;
-}
-
-void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx)
-{
-    if (count <= 1 || dn_cpu_threads() == 1) {
-        for (long i = 0; i < count; i++)
-            fn(ctx, i, 0);
-        return;
-    }
-#ifdef _OPENMP
-    int nt = count < nthreads ? (int)count : nthreads;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (long i = 0; i < count; i++)
-        fn(ctx, i, omp_get_thread_num());
-#endif
 }
 
 typedef struct gemm_job {

@@ -1,5 +1,5 @@
-/* cpu.h — the CPU backend's shared pieces: one team of threads (one per online core,
- * OpenMP), matrix products on OpenBLAS split across that team, and the NHWC
+/* cpu.h — the CPU backend's shared pieces: one team of threads (one per core the process
+ * may use, team.c), matrix products on OpenBLAS split across that team, and the NHWC
  * im2col/col2im that turn convolutions into one sgemm per chunk of output pixels.
  * OpenBLAS itself runs single-threaded inside the team's threads: one pool of threads
  * instead of two spinning against each other, and the work between products (im2col,
@@ -11,14 +11,15 @@
 
 #include <cblas.h>
 
-/* Counts the online cores (sysconf) once, or fewer when OMP_NUM_THREADS asks; later
- * calls do nothing. */
+/* Counts the cores this process may use once: online ones, fewer by its affinity mask
+ * (taskset) or cgroup CPU quota (containers), fewer when DEEPNB_THREADS or
+ * OMP_NUM_THREADS asks; later calls do nothing. */
 void dn_cpu_init(void);
 int dn_cpu_threads(void);
 
 /* Where the CPU backend computes, for a person: threads, the BLAS library with its
  * version and the kernel it chose for this processor, and the vector units the
- * processor offers (e.g. "2 threads (OpenMP); OpenBLAS 0.3.21 (Haswell kernels,
+ * processor offers (e.g. "2 threads (the cores this process may use); OpenBLAS 0.3.21 (Haswell kernels,
  * single-threaded inside the team); CPU: AVX-512, AVX2, FMA"). */
 void dn_cpu_describe(char *buf, size_t len);
 
@@ -33,11 +34,18 @@ void dn_cpu_describe(char *buf, size_t len);
  * (kernel/main.c). */
 int dn_blas_better_core(char *core, size_t len, const char **picked);
 
-/* Runs fn(ctx, i, thread) for i = 0..count-1 on the team, handing items out one at a
- * time, so a thread slowed by another process takes fewer (the machine may be shared).
- * thread (0..dn_cpu_threads()-1) selects per-thread workspace. fn may call cblas
- * directly: OpenBLAS is single-threaded. */
+/* Runs fn(ctx, i, thread) for i = 0..count-1 on the team (team.c), the caller's thread
+ * included, handing items out one at a time, so a thread slowed by another process takes
+ * fewer, and returning as soon as every item is done: a thread the scheduler has not run
+ * yet is not waited for (the machine may be shared). thread (0..dn_cpu_threads()-1)
+ * selects per-thread workspace; no two running items share one. fn may call cblas
+ * directly (OpenBLAS is single-threaded); a dn_parallel_for inside fn, or from a second
+ * thread while the team is busy, runs serially. */
 void dn_parallel_for(long count, void (*fn)(void *ctx, long i, int thread), void *ctx);
+/* Tests: hook (or NULL) is called by a worker thread each time it wakes for a job, with
+ * its thread number, before it takes items; a hook that blocks plays a descheduled
+ * thread. */
+void dn_team_set_wake_hook(void (*hook)(int thread));
 
 /* Row-major C = alpha op(A) op(B) + beta C, split across the team by rows or columns of C
  * when the product is large enough to be worth it. */
