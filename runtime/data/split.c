@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOURNAL ".deepnb-split.journal"
@@ -794,6 +795,23 @@ static const char *op_verb(op_kind k)
     return k == OP_MKDIR ? "making" : k == OP_COPY ? "copying" : "moving";
 }
 
+/* Test hook: with DEEPNB_SPLIT_GATE naming a file, the split pauses before its middle
+ * move until that file exists or progress() asks it to stop (at most 120 s), so a test
+ * can interrupt it at a known step (tests/data/test_split_kernel.py, tests/magics/
+ * test_data.c). Returns progress()'s answer. Unset, it costs one getenv per split. */
+static int wait_at_gate(const dn_split_options *o, const char *gate, long i, long n)
+{
+    for (int k = 0; k < 120 * 200; k++) {
+        if (o->progress && o->progress(o->progress_ctx, i, n))
+            return 1;
+        if (access(gate, F_OK) == 0)
+            return 0;
+        struct timespec ts = { 0, 5000000 };
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 int dn_split(const dn_split_options *o, dn_split_result *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
@@ -838,10 +856,13 @@ int dn_split(const dn_split_options *o, dn_split_result *res, char *err, size_t 
         copies += p.ops[i].kind == OP_COPY;
     }
     long moved = 0, copied = 0;
+    const char *gate = getenv("DEEPNB_SPLIT_GATE");
     for (long i = 0; i < p.n; i++) {
         const op *q = &p.ops[i];
         const char *why = NULL;
         int stop = o->progress && o->progress(o->progress_ctx, i, p.n);
+        if (!stop && gate && *gate && q->kind == OP_MOVE && moved == moves / 2)
+            stop = wait_at_gate(o, gate, i, p.n);
         if (stop || run_op(dfd, q, &why) != 0) {
             char what[1200];
             if (q->kind == OP_MKDIR)

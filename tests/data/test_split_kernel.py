@@ -33,8 +33,9 @@ JOURNAL = ".deepnb-split.journal"
 # ---------------------------------------------------------------- the kernel
 
 class Kernel:
-    def __init__(self, km, kc):
+    def __init__(self, km, kc, gate):
         self.km, self.kc = km, kc
+        self.gate = gate    # DEEPNB_SPLIT_GATE: open (the file exists) unless a test shuts it
 
     def send(self, code):
         return self.kc.execute(code, store_history=True)
@@ -85,9 +86,12 @@ def kernel(tmp_path_factory):
     spec_root = tmp_path_factory.mktemp("jupyter")
     spec = spec_root / "kernels" / "deepnb-datatest"
     spec.mkdir(parents=True)
+    gate = spec_root / "split-gate"
+    gate.touch()
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [str(KERNEL), "kernel", "-f", "{connection_file}"],
-        "display_name": "deepnb (data tests)", "language": "deepnb", "interrupt_mode": "signal"}))
+        "display_name": "deepnb (data tests)", "language": "deepnb", "interrupt_mode": "signal",
+        "env": {"DEEPNB_SPLIT_GATE": str(gate)}}))
     saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")}
     os.environ["JUPYTER_PATH"] = str(spec_root)
     os.environ["JUPYTER_RUNTIME_DIR"] = str(spec_root / "runtime")
@@ -98,7 +102,7 @@ def kernel(tmp_path_factory):
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=30)
-        yield Kernel(km, kc)
+        yield Kernel(km, kc, gate)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -246,29 +250,37 @@ def test_obstacle_then_split_again_finishes(kernel, tmp_path):
     assert sums(d) == sums(ref)
 
 
+def moves_done(d):
+    """Files the split has moved so far: those in the class folders and test/unknown/."""
+    return sum(count(sub) for top in ("train", "valid") if (d / top).is_dir()
+               for sub in (d / top).iterdir() if sub.is_dir()) + count(d / "test" / "unknown")
+
+
 def test_interrupt_then_split_again_finishes(kernel, tmp_path):
-    # the interrupt comes as soon as files arrive in valid/cat/: while the moves run
-    ref = plain_files(tmp_path / "bigref", 1500, 1500, 600)
-    # on a loaded machine the split may end before the signal lands, which tests nothing:
-    # then again on a fresh folder
-    for attempt in range(4):
-        d = plain_files(tmp_path / f"big{attempt}", 1500, 1500, 600)
-        before = sums(d)
-        kernel.ok("%seed 9")
-        msg_id = kernel.send(f"%split {d} valid=600")
+    """The split pauses before its middle move while the gate (DEEPNB_SPLIT_GATE, see
+    runtime/data/split.c) is shut; the interrupt comes there, so it stops at a known
+    step every time. A lost interrupt leaves the split waiting: the cell does not end."""
+    ref = plain_files(tmp_path / "bigref", 300, 300, 100)
+    d = plain_files(tmp_path / "big", 300, 300, 100)
+    moves = 300 + 300 + 100
+    before = sums(d)
+    kernel.ok("%seed 9")
+    kernel.gate.unlink()
+    try:
+        msg_id = kernel.send(f"%split {d} valid=120")
         deadline = time.monotonic() + 60
-        target = d / "valid" / "cat"
-        while time.monotonic() < deadline and not (target.is_dir() and any(target.iterdir())):
-            time.sleep(0.002)
+        while time.monotonic() < deadline and moves_done(d) < moves // 2:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert moves_done(d) == moves // 2, "the split did not stop at the gate"
         kernel.km.interrupt_kernel()
-        r = kernel.collect(msg_id)
-        if r["reply"]["status"] != "ok":
-            break
+        r = kernel.collect(msg_id, timeout=30)
+    finally:
+        kernel.gate.touch()
     assert r["reply"]["status"] == "error"
     assert r["error"]["ename"] == "KeyboardInterrupt", r["error"]
     assert "interrupted at step" in r["error"]["evalue"]
-    moved = re.search(r"Done so far: (\d+) of (\d+) moves", r["error"]["evalue"])
-    assert moved and 0 < int(moved[1]) < int(moved[2]), r["error"]["evalue"]
+    assert f"Done so far: {moves // 2} of {moves} moves" in r["error"]["evalue"], r["error"]["evalue"]
     assert (d / JOURNAL).exists()
     # consistent while stopped: every file of train/ and test/ once, none lost; the
     # sample copies made so far are copies of them
@@ -278,9 +290,9 @@ def test_interrupt_then_split_again_finishes(kernel, tmp_path):
     r = kernel.ok(f"%split {d}")
     assert "Finishing the unfinished split" in r["stdout"]
     _, rows = table(r)
-    assert rows["valid"][-1] == 600 and rows["train"][-1] == 2400 and rows["test/unknown"] == [600]
-    check_split(before, d, 600, 200, 50)
-    r = kernel.ok(f"%seed 9\n%split {ref} valid=600")
+    assert rows["valid"][-1] == 120 and rows["train"][-1] == 480 and rows["test/unknown"] == [100]
+    check_split(before, d, 120, 200, 50)
+    r = kernel.ok(f"%seed 9\n%split {ref} valid=120")
     assert sums(d) == sums(ref)
     # a progress line, when the split was long enough to show one, is updated in place
     ids = [m["content"]["transient"]["display_id"] for m in r["displays"]

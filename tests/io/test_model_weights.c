@@ -7,6 +7,7 @@
 #include "check.h"
 #include "dn_runtime.h"
 
+#include <hdf5.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,6 +273,9 @@ int main(void)
     test_mismatch(dir);
     test_training_goes_on(dir);
     test_failed_save(dir);
+    /* Every path above, failures included, closed what it opened in HDF5. */
+    ssize_t open_objs = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    CHECK(open_objs == 0, "no HDF5 file, group, dataset or attribute is left open (%zd)", open_objs);
     remove_tree(dir);
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures ? 1 : 0;

@@ -120,7 +120,20 @@ def test_lsmagic_lists_the_commands(kernel):
 
 
 def test_who(kernel):
-    ok(kernel, "%who")
+    """%who lists a name just made, with its type, and forgets it once deleted."""
+    if IS_DEEPNB:
+        ok(kernel, "%let who_probe = [1., 2., 3.]")
+    else:
+        ok(kernel, "who_probe = [1.0, 2.0, 3.0]")
+    text = outputs_text(ok(kernel, "%who"))
+    line = [ln for ln in text.splitlines() if "who_probe" in ln]
+    assert line, text
+    if IS_DEEPNB:   # a table: Name, Type, Description
+        assert text.splitlines()[0].split()[:3] == ["Name", "Type", "Description"], text
+        assert line[0].split()[:2] == ["who_probe", "array"], line
+        assert "3" in line[0], line   # the description gives its shape
+    ok(kernel, "%del who_probe" if IS_DEEPNB else "del who_probe")
+    assert "who_probe" not in outputs_text(ok(kernel, "%who"))
 
 
 def test_html_cell(kernel):

@@ -24,14 +24,29 @@ ABORTED = ("aborted", "abort")  # ipykernel sends "aborted"; the spec's validato
 
 
 def children(pid):
-    """Direct children of pid, from /proc."""
+    """Direct children of pid, from /proc/PID/task/*/children. Fails the test when that
+    cannot be read (no /proc, a kernel without CONFIG_PROC_CHILDREN, the process gone):
+    an unreadable list must not pass for an empty one."""
+    tasks = list(Path(f"/proc/{pid}/task").glob("*"))
+    assert tasks, f"/proc/{pid}/task cannot be read: cannot tell which processes the kernel left"
     kids = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    read = 0
+    for task in tasks:
         try:
             kids += [int(x) for x in (task / "children").read_text().split()]
-        except OSError:
-            pass
+            read += 1
+        except FileNotFoundError:
+            pass        # a thread that ended meanwhile
+    assert read, f"no /proc/{pid}/task/*/children could be read"
     return kids
+
+
+def test_children_fails_when_proc_cannot_be_read():
+    """The check above never reads a missing list as "no children"."""
+    children(os.getpid())                           # readable here: no error
+    gone = 2 ** 22 + 12345                          # above pid_max: no such process
+    with pytest.raises(AssertionError):
+        children(gone)
 
 
 def _shell_requests():

@@ -238,74 +238,76 @@ static void split_resume(void)
     free(lr);
 }
 
-typedef struct watch { const char *folder; int fired; } watch;
-
-static int has_files(const char *dir)
+/* Files the split has moved: those in train/ and valid/'s class folders and test/unknown/. */
+static long moves_done(const char *dir)
 {
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d)) && !n) n = de->d_name[0] != '.';
-    if (d) closedir(d);
-    return n;
+    char cmd[900], unknown[400];
+    snprintf(cmd, sizeof cmd, "find '%s/train' '%s/valid' -mindepth 2 -type f ! -name '.*' 2>/dev/null | wc -l",
+             dir, dir);
+    FILE *p = popen(cmd, "r");
+    long n = -1;
+    if (p) { if (fscanf(p, "%ld", &n) != 1) n = -1; pclose(p); }
+    snprintf(unknown, sizeof unknown, "%s/test/unknown", dir);
+    return n + count_files(unknown);
 }
 
-/* Interrupts as soon as files arrive in the folder, i.e. while the moves run. */
-static void *interrupt_when_moving(void *arg)
+typedef struct watch { const char *folder; long at; int fired; } watch;
+
+/* Interrupts once the split waits at the gate (DEEPNB_SPLIT_GATE, runtime/data/split.c):
+ * when half of the moves are done and no more follow. */
+static void *interrupt_at_gate(void *arg)
 {
     watch *w = arg;
     double t0 = now_s();
-    while (!has_files(w->folder) && now_s() - t0 < 20) {
-        struct timespec ts = { 0, 100000 };
+    while (moves_done(w->folder) < w->at && now_s() - t0 < 30) {
+        struct timespec ts = { 0, 10000000 };
         nanosleep(&ts, NULL);
     }
+    struct timespec settle = { 0, 300000000 };
+    nanosleep(&settle, NULL);
+    w->fired = moves_done(w->folder) == w->at;
     it->ops->interrupt(it);
-    w->fired = 1;
     return NULL;
 }
 
 static void split_interrupt(void)
 {
-    printf("# %%split: interrupted, then finished\n");
-    char a[300], ref[300], cmd[700], journal[400];
+    printf("# %%split: interrupted at the gate, then finished\n");
+    char a[300], ref[300], cmd[700], journal[400], gate[400];
     snprintf(ref, sizeof ref, "%s/i2", root);
-    competition(ref, 2000, 2000, 1000);
-    /* The interrupt comes from another thread once files move; on a loaded machine the
-     * split may finish first, which tests nothing: then try again on a fresh folder. */
-    int rc = 0;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        snprintf(a, sizeof a, "%s/i1-%d", root, attempt);
-        competition(a, 2000, 2000, 1000);
-        snprintf(journal, sizeof journal, "%s/.deepnb-split.journal", a);
-        char valid_cat[400];
-        snprintf(valid_cat, sizeof valid_cat, "%s/valid/cat", a);
-        watch w = { valid_cat, 0 };
-        run(it, &f, "%seed 8", 10);
-        pthread_t th;
-        pthread_create(&th, NULL, interrupt_when_moving, &w);
-        snprintf(cmd, sizeof cmd, "%%split %s valid=500", a);
-        rc = run(it, &f, cmd, 11);
-        pthread_join(th, NULL);
-        if (rc != 0) break;
-        printf("# the split finished before the interrupt reached it; again on a fresh folder\n");
-    }
+    competition(ref, 200, 200, 100);
+    snprintf(a, sizeof a, "%s/i1", root);
+    competition(a, 200, 200, 100);
+    snprintf(journal, sizeof journal, "%s/.deepnb-split.journal", a);
+    /* the gate is shut (no such file): the split pauses before move 250 of 500 */
+    snprintf(gate, sizeof gate, "%s/gate", root);
+    setenv("DEEPNB_SPLIT_GATE", gate, 1);
+    watch w = { a, 250, 0 };
+    run(it, &f, "%seed 8", 10);
+    pthread_t th;
+    pthread_create(&th, NULL, interrupt_at_gate, &w);
+    snprintf(cmd, sizeof cmd, "%%split %s valid=100", a);
+    int rc = run(it, &f, cmd, 11);
+    pthread_join(th, NULL);
+    put(gate, "open\n");
+    CHECK(w.fired, "the split waited at the gate with 250 moves done");
     CHECK(rc != 0, "the split stops");
     CHECK_STR(err_name(), "KeyboardInterrupt", "ename");
     CHECK(strstr(err_value(), "interrupted at step") && strstr(err_value(), "finishes the job"),
           "says where it stopped: %.160s", err_value());
-    const char *done = strstr(err_value(), "Done so far: ");
-    long nmoved = done ? atol(done + 13) : 0;
-    CHECK(nmoved > 0 && nmoved < 5000, "stopped while moving: %ld of 5000 moves done", nmoved);
+    CHECK(strstr(err_value(), "Done so far: 250 of 500 moves") != NULL,
+          "stopped at the gate: %.300s", err_value());
     CHECK(exists(journal), "the plan is kept for the next run");
     char sample[400];
     snprintf(sample, sizeof sample, "%s/sample", a);
     /* sample copies made before the stop are extra; every other file is there once */
-    long moved = count_files(a) - count_files(sample) - 5000;
+    long moved = count_files(a) - count_files(sample) - 500;
     CHECK(moved == 0, "no file lost or doubled while stopped (%ld extra)", moved);
     snprintf(cmd, sizeof cmd, "%%split %s", a);
     rc = run(it, &f, cmd, 12);
-    CHECK(rc == 0 && !exists(journal), "running it again finishes: %s", rc ? err_value() : "ok");
-    snprintf(cmd, sizeof cmd, "%%seed 8\n%%split %s valid=500", ref);
+    CHECK(rc == 0 && !exists(journal), "running it again (gate open) finishes: %s", rc ? err_value() : "ok");
+    unsetenv("DEEPNB_SPLIT_GATE");
+    snprintf(cmd, sizeof cmd, "%%seed 8\n%%split %s valid=100", ref);
     rc = run(it, &f, cmd, 13);
     char *la = listing(a), *lr = listing(ref);
     CHECK(rc == 0 && la && lr && !strcmp(la, lr), "the same files in the same places as an uninterrupted split");
