@@ -3,7 +3,6 @@
 #include "install.h"
 #include "kernel.h"
 #include "magics.h"
-#include "core/cpu.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -43,25 +42,8 @@ static const char *option_value(int argc, char **argv, int *i, const char *opt)
     return argv[++*i];
 }
 
-/* When OpenBLAS took kernels older than the processor (it loaded before main and cannot
- * change its mind), start again with OPENBLAS_CORETYPE set: 5x faster products on a
- * processor Debian's OpenBLAS does not know. DEEPNB_BLAS_PICKED keeps what it took, for
- * %device, and stops a second round. A failed exec leaves things as they were. */
-static void correct_blas(char **argv)
-{
-    char core[32];
-    const char *picked = NULL;
-    if (getenv("DEEPNB_BLAS_PICKED") || !dn_blas_better_core(core, sizeof core, &picked))
-        return;
-    if (setenv("OPENBLAS_CORETYPE", core, 1) == 0 && setenv("DEEPNB_BLAS_PICKED", picked, 1) == 0)
-        execv("/proc/self/exe", argv);
-    unsetenv("OPENBLAS_CORETYPE");
-    unsetenv("DEEPNB_BLAS_PICKED");
-}
-
 static int cmd_kernel(int argc, char **argv)
 {
-    correct_blas(argv);
     const char *file = NULL;
     for (int i = 2; i < argc; i++) {
         const char *v;

@@ -114,12 +114,6 @@ static int same_weights(dn_model *a, dn_model *b)
 
 int main(int argc, char **argv)
 {
-    /* the kernels the deepnb kernel would run with (kernel/main.c does the same) */
-    char core[32];
-    if (dn_blas_better_core(core, sizeof core, NULL)) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        execv("/proc/self/exe", argv);
-    }
     long per_class = argc > 1 ? atol(argv[1]) : 1500;
     char dir[] = "/tmp/deepnb-bench-finetune-XXXXXX", out[256], train[300], valid[300];
     if (!mkdtemp(dir)) {

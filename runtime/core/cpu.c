@@ -66,7 +66,6 @@ static int usable_cores(void)
 static void init_once(void)
 {
     nthreads = usable_cores();
-    openblas_set_num_threads(1);
 #ifdef DN_AVX2
     avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
@@ -93,66 +92,23 @@ void dn_cpu_describe(char *buf, size_t len)
              __builtin_cpu_supports("avx2") ? "AVX2, " : "",
              __builtin_cpu_supports("fma") ? "FMA, " : "", __builtin_cpu_supports("avx") ? "AVX" : "SSE");
 #endif
-    /* openblas_get_config() reads "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64" */
-    const char *cfg = openblas_get_config(), *core = openblas_get_corename();
-    char version[32] = "";
+    /* the configuration line reads "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell ..." */
+    const char *cfg = dn_blas_config(), *core = dn_blas_corename(), *was = dn_blas_replaced();
+    char version[32] = "", why[160] = "";
     if (cfg && sscanf(cfg, "OpenBLAS %31s", version) != 1)
         version[0] = 0;
-    /* set by a program that re-executed itself to correct OpenBLAS' choice */
-    const char *was = getenv("DEEPNB_BLAS_PICKED");
-    char why[160] = "";
-    if (was && *was)
+    if (was[0])
         snprintf(why, sizeof why, ", chosen by deepnb: OpenBLAS did not know this processor "
                  "and took %.40s's", was);
-    snprintf(buf, len, "%d thread%s (the cores this process may use); OpenBLAS %s (%s kernels%s, "
-             "single-threaded inside the team)%s%s", nthreads, nthreads == 1 ? "" : "s",
-             version[0] ? version : "(version unknown)", core ? core : "unknown", why,
-             isa[0] ? "; CPU: " : "", isa);
-}
-
-/* OpenBLAS' core names by the widest vector unit their kernels use: 1 SSE, 2 AVX,
- * 3 AVX2 + FMA, 4 AVX-512 */
-static const struct { const char *name; int level; } cores[] = {
-    { "Prescott", 1 }, { "Core2", 1 }, { "Penryn", 1 }, { "Dunnington", 1 }, { "Nehalem", 1 },
-    { "Atom", 1 }, { "Opteron", 1 }, { "Opteron_SSE3", 1 }, { "Barcelona", 1 }, { "Bobcat", 1 },
-    { "Katmai", 1 }, { "Coppermine", 1 }, { "Northwood", 1 }, { "Banias", 1 },
-    { "Sandybridge", 2 }, { "Bulldozer", 2 }, { "Piledriver", 2 },
-    { "Haswell", 3 }, { "Zen", 3 }, { "Steamroller", 3 }, { "Excavator", 3 },
-    { "SkylakeX", 4 }, { "Cooperlake", 4 }, { "SapphireRapids", 4 },
-};
-
-int dn_blas_better_core(char *core, size_t len, const char **picked)
-{
-    if (getenv("OPENBLAS_CORETYPE"))
-        return 0;   /* the user's choice */
-    const char *have = openblas_get_corename();
-    int level = 0;
-    for (size_t i = 0; have && i < sizeof cores / sizeof cores[0]; i++)
-        if (!strcasecmp(have, cores[i].name))
-            level = cores[i].level;
-    if (!level)
-        return 0;   /* a core this table does not know: leave OpenBLAS' choice alone */
-    int want = 0;
-    const char *name = NULL;
-#ifdef DN_AVX2
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
-        want = 4;
-        name = "SkylakeX";
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        want = 3;
-        name = "Haswell";
-    }
-#endif
-    /* only a generic choice (SSE or AVX kernels) is corrected: where OpenBLAS chose
-     * AVX2 kernels it knew the processor well enough */
-    if (level > 2 || want <= level || !name)
-        return 0;
-    snprintf(core, len, "%s", name);
-    if (picked)
-        *picked = have;
-    return 1;
+    if (dn_blas_missing())
+        snprintf(buf, len, "%d thread%s (the cores this process may use); no OpenBLAS (%.120s): "
+                 "products by a plain loop, slowly%s%s", nthreads, nthreads == 1 ? "" : "s",
+                 dn_blas_missing(), isa[0] ? "; CPU: " : "", isa);
+    else
+        snprintf(buf, len, "%d thread%s (the cores this process may use); OpenBLAS %s (%s "
+                 "kernels%s, single-threaded inside the team)%s%s", nthreads,
+                 nthreads == 1 ? "" : "s", version[0] ? version : "(version unknown)",
+                 core ? core : "unknown", why, isa[0] ? "; CPU: " : "", isa);
 }
 
 typedef struct gemm_job {

@@ -23,16 +23,33 @@ int dn_cpu_threads(void);
  * single-threaded inside the team); CPU: AVX-512, AVX2, FMA"). */
 void dn_cpu_describe(char *buf, size_t len);
 
-/* OpenBLAS picks its kernels when it loads, from a list of processors it knows; Debian's
- * 0.3.21 does not know some new ones and falls back to Prescott's (SSE3), 5x slower
- * than the AVX-512 kernels on the same machine. Returns 1 when it picked generic kernels
- * (SSE or AVX) on a processor with AVX2 and FMA or AVX-512, with the OpenBLAS core to ask for
- * (OPENBLAS_CORETYPE: "SkylakeX" for AVX-512, "Haswell" for AVX2 and FMA) in core and
- * the one it picked in *picked; 0 when its choice is right or unknown to this table
- * (nothing to change), or when OPENBLAS_CORETYPE is set already. The choice can only be
- * changed before OpenBLAS loads: a program re-executes itself with the variable set
- * (kernel/main.c). */
-int dn_blas_better_core(char *core, size_t len, const char **picked);
+/* OpenBLAS, loaded at the first product (blas.c): a first cell that computes nothing
+ * does not pay for it, and its kernels can be chosen before it loads. The runtime's calls
+ * below go through dn_blas_sgemm whatever they are written as. */
+void dn_blas_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb,
+                   int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc);
+void dn_blas_set_num_threads(int n);
+#define cblas_sgemm dn_blas_sgemm
+#define openblas_set_num_threads dn_blas_set_num_threads
+/* The kernels OpenBLAS computes with ("SkylakeX"), its configuration line ("OpenBLAS
+ * 0.3.21 DYNAMIC_ARCH ..."), or NULL without it; these load it. */
+const char *dn_blas_corename(void);
+const char *dn_blas_config(void);
+/* "" or the kernels OpenBLAS took by itself before deepnb asked for better ones */
+const char *dn_blas_replaced(void);
+/* NULL, or why OpenBLAS could not be loaded (products then come from a slow loop) */
+const char *dn_blas_missing(void);
+/* whether OpenBLAS has been loaded yet (it is at the first product or question) */
+int dn_blas_loaded(void);
+/* The processor's widest vector unit that OpenBLAS kernels use: 1 SSE, 2 AVX, 3 AVX2 and
+ * FMA, 4 AVX-512 (F, BW, VL, DQ); 0 when not x86. */
+int dn_cpu_vector_level(void);
+/* OpenBLAS picked kernels `have` on a processor of cpu_level: 1 with the core to ask for
+ * (OPENBLAS_CORETYPE: "SkylakeX" for AVX-512, "Haswell" for AVX2 and FMA) when it took
+ * generic ones (SSE or AVX) on a processor with AVX2 or better; 0 when its choice is
+ * right or a core this table does not know (nothing to change). */
+int dn_blas_choose(const char *have, int cpu_level, char *core, size_t len);
 
 /* Runs fn(ctx, i, thread) for i = 0..count-1 on the team (team.c), the caller's thread
  * included, handing items out one at a time, so a thread slowed by another process takes
