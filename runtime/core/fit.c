@@ -106,7 +106,7 @@ static reuse_plan plan_reuse(dn_model *m, dn_batch_source *src, int train)
     p.e = dn_reuse_entry_for(state, source, prefix, cut, src->ops->count(src), p.feat, p.y_dim,
                              why, sizeof why);
     if (!p.e && train) {
-        char note[512];
+        char note[1024];
         snprintf(note, sizeof note, "The outputs of the frozen layers up to %s are not kept: %s.",
                  top->name, why);
         dn_reuse_set_note(state, note);
