@@ -1,0 +1,227 @@
+"""Writes the seed corpora of tests/fuzz (corpus/<harness>/) from real, valid inputs:
+messages signed by jupyter_client's Session, .npy files from numpy, images from Pillow,
+weight files from h5py in Keras' layouts; and the inputs that showed the defects of
+issue 12 (regress/<harness>/). Run with Debian's Python from the repository root:
+
+    /usr/bin/python3 tests/fuzz/make_seeds.py
+
+The same bytes every run (fixed ids, dates and seeds), so a re-run changes nothing."""
+import io
+import json
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+KEY = b"fuzz-key-5f3c8e2a"      # the key the harnesses sign and verify with
+DELIM = b"<IDS|MSG>"
+
+
+def chunk(b):
+    """An fz_chunk record: 2-byte little-endian length, then the bytes."""
+    assert len(b) < 65536
+    return struct.pack("<H", len(b)) + b
+
+
+def write(kind, harness, name, data):
+    d = HERE / kind / harness
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+# ---------------------------------------------------------------- Jupyter messages
+
+def session():
+    from jupyter_client.session import Session
+    return Session(key=KEY, username="fuzz", session="fuzz-session")
+
+
+def frames(msg_type, content, n, ids=(b"\x00k\x8bEg",), parent=None, metadata=None,
+           buffers=()):
+    """A message as the client sends it, signed with KEY, through Session.serialize."""
+    s = session()
+    msg = {
+        "header": {"msg_id": f"fuzz-{n}", "msg_type": msg_type, "username": "fuzz",
+                   "session": "fuzz-session", "date": "2024-01-31T12:34:56.123456Z",
+                   "version": "5.3"},
+        "parent_header": parent or {},
+        "metadata": metadata or {},
+        "content": content,
+        "buffers": list(buffers),
+    }
+    return s.serialize(msg, ident=list(ids))
+
+
+def encode(fs):
+    return b"".join(chunk(f) for f in fs)
+
+
+SHELL_REQUESTS = [
+    ("kernel_info_request", {}),
+    ("execute_request", {"code": "p hello\nd <b>x</b>\nr 42", "silent": False,
+                         "store_history": True, "user_expressions": {}, "allow_stdin": True,
+                         "stop_on_error": True}),
+    ("execute_request", {"code": "x ValueError", "silent": False, "store_history": True,
+                         "allow_stdin": False, "stop_on_error": True}),
+    ("execute_request", {"code": "i name?\np done", "allow_stdin": True}),
+    ("complete_request", {"code": "%comp", "cursor_pos": 5}),
+    ("complete_request", {"code": "%let y = x + ", "cursor_pos": 13}),
+    ("inspect_request", {"code": "%fit", "cursor_pos": 2, "detail_level": 0}),
+    ("inspect_request", {"code": "%split", "cursor_pos": 6, "detail_level": 1}),
+    ("is_complete_request", {"code": "%compile m optimizer=SGD(lr="}),
+    ("is_complete_request", {"code": "%%model m\nDense(1)"}),
+    ("history_request", {"output": False, "raw": True, "hist_access_type": "tail", "n": 3}),
+    ("history_request", {"output": True, "raw": True, "hist_access_type": "range",
+                         "session": 0, "start": 1, "stop": 3}),
+    ("history_request", {"hist_access_type": "search", "pattern": "%l*", "unique": True}),
+    ("comm_info_request", {}),
+    ("comm_open", {"comm_id": "c1", "target_name": "jupyter.widget", "data": {}}),
+    ("comm_msg", {"comm_id": "c1", "data": {}}),
+    ("shutdown_request", {"restart": True}),
+    ("interrupt_request", {}),
+]
+
+# issue 12, defect 3: JSON reals and integers out of int's range in history_request
+DEFECT3 = [
+    {"hist_access_type": "tail", "n": 1e300},
+    {"hist_access_type": "tail", "n": 4294967298},
+    {"hist_access_type": "tail", "n": -1e300},
+    {"hist_access_type": "range", "session": 0, "start": -1e19, "stop": 3},
+    {"hist_access_type": "range", "session": -9223372036854775807, "start": 1},
+    {"hist_access_type": "search", "pattern": "*", "n": 1e19, "unique": True},
+]
+
+
+def wire_and_core():
+    for i, (t, c) in enumerate(SHELL_REQUESTS):
+        fs = frames(t, c, i)
+        write("corpus", "wire", f"{i:02d}-{t}", b"\x00" + encode(fs))
+        write("corpus", "core", f"{i:02d}-{t}", b"\x00" + chunk(encode(fs)))
+    # a reply with a parent and buffers; no key; a signature left to the harness
+    fs = frames("execute_reply", {"status": "ok", "execution_count": 1}, 90,
+                parent={"msg_id": "p", "msg_type": "execute_request"},
+                metadata={"started": "2024-01-31T12:34:56Z"}, buffers=[b"\x00\x01\x02", b""])
+    write("corpus", "wire", "90-reply-buffers", b"\x00" + encode(fs))
+    fs[2] = b""
+    write("corpus", "wire", "91-unsigned", b"\x02" + encode(fs))
+    write("corpus", "wire", "92-resign", b"\x01" + encode(frames("execute_request",
+                                                                  {"code": "x"}, 92)))
+    # a session: executes queued behind a failing one, an input reply, control requests
+    ex = lambda code, n: frames("execute_request", {"code": code, "allow_stdin": True}, n)
+    recs = [(0, ex("p one", 1)), (0, ex("x Boom", 2)), (0, ex("p queued", 3)),
+            (0, frames("complete_request", {"code": "%p", "cursor_pos": 2}, 4)),
+            (1, frames("kernel_info_request", {}, 5)), (1, frames("interrupt_request", {}, 6)),
+            (0, ex("i say?\np ok", 7)),
+            (2, frames("input_reply", {"value": "yes"}, 8, ids=())),
+            (1, frames("shutdown_request", {"restart": False}, 9))]
+    write("corpus", "core", "50-session", b"".join(bytes([ch]) + chunk(encode(f)) for ch, f in recs))
+    # bad input: wrong channel, unknown type, bad content, bad signature
+    bad = [(1, frames("execute_request", {"code": "p x"}, 1)),
+           (0, frames("frobnicate_request", {}, 2)),
+           (0, frames("complete_request", {"code": 7, "cursor_pos": "x"}, 3))]
+    f = frames("execute_request", {"code": "p x"}, 4)
+    f[2] = b"0" * 64
+    bad.append((0, f))
+    write("corpus", "core", "51-bad", b"".join(bytes([ch]) + chunk(encode(f)) for ch, f in bad))
+    for i, c in enumerate(DEFECT3):
+        fs = frames("history_request", c, 300 + i)
+        write("regress", "core", f"defect3-history-{i}", b"\x00" + chunk(encode(fs)))
+
+
+# ---------------------------------------------------------------- connection files
+
+def connection():
+    base = {"shell_port": 53794, "iopub_port": 53795, "stdin_port": 53796,
+            "control_port": 53797, "hb_port": 53798, "ip": "127.0.0.1",
+            "key": "a0436f6c-1916-498b-8eb9-e81ab9368e84", "transport": "tcp",
+            "signature_scheme": "hmac-sha256", "kernel_name": "deepnb"}
+    write("corpus", "connection", "tcp", json.dumps(base, indent=1).encode())
+    ipc = dict(base, transport="ipc", ip="/tmp/deepnb-kernel", shell_port=0)
+    write("corpus", "connection", "ipc", json.dumps(ipc).encode())
+    v6 = dict(base, ip="::1", key="", signature_scheme="")
+    write("corpus", "connection", "ipv6-nokey", json.dumps(v6).encode())
+    write("corpus", "connection", "bad-port", json.dumps(dict(base, hb_port=70000)).encode())
+    write("corpus", "connection", "bad-scheme",
+          json.dumps(dict(base, signature_scheme="hmac-md5")).encode())
+
+
+# ---------------------------------------------------------------- .npy
+
+def npy():
+    rng = np.random.default_rng(12)
+    arrays = {
+        "f32-2d": rng.random((3, 4), dtype=np.float32),
+        "f64-fortran": np.asfortranarray(rng.random((2, 3, 2))),
+        "f16": np.arange(6, dtype=np.float16).reshape(2, 3),
+        "i64-labels": np.array([0, 1, 1, 0, 7], dtype=np.int64),
+        "u8-image": rng.integers(0, 255, (2, 2, 2, 3), dtype=np.uint8),
+        "bool": np.array([True, False, True]),
+        "be-i32": np.arange(4, dtype=">i4"),
+        "scalar": np.float32(3.5),
+        "empty": np.zeros((0, 3), dtype=np.float32),
+        "u16": np.arange(5, dtype=np.uint16),
+        "unicode": np.array(["train/cat.1.jpg", "valid/dog.2.jpg", "ünïcödé"]),
+        "bytes": np.array([b"a", b"bc", b""]),
+    }
+    for name, a in arrays.items():
+        b = io.BytesIO()
+        np.save(b, a)
+        write("corpus", "npy", name, b.getvalue())
+    for version in [(2, 0), (3, 0)]:
+        b = io.BytesIO()
+        np.lib.format.write_array(b, np.ones((2, 2), dtype=np.float32), version=version)
+        write("corpus", "npy", f"version-{version[0]}", b.getvalue())
+
+
+# ---------------------------------------------------------------- images
+
+def images():
+    from PIL import Image
+    rng = np.random.default_rng(7)
+    px = rng.integers(0, 255, (13, 17, 3), dtype=np.uint8)
+    rgb = Image.fromarray(px)
+    grey = rgb.convert("L")
+    out = {}
+    for name, img, fmt, kw in [
+        ("jpeg-420", rgb, "JPEG", {"quality": 80, "subsampling": 2}),
+        ("jpeg-444", rgb, "JPEG", {"quality": 90, "subsampling": 0}),
+        ("jpeg-422", rgb, "JPEG", {"quality": 90, "subsampling": 1}),
+        ("jpeg-grey", grey, "JPEG", {}),
+        ("jpeg-progressive", rgb, "JPEG", {"progressive": True}),
+        ("jpeg-cmyk", rgb.convert("CMYK"), "JPEG", {}),
+        ("png-rgb", rgb, "PNG", {}),
+        ("png-rgba", rgb.convert("RGBA"), "PNG", {}),
+        ("png-palette", rgb.convert("P"), "PNG", {}),
+        ("png-grey", grey, "PNG", {}),
+        ("png-interlaced", rgb, "PNG", {"interlace": 1}),
+        ("png-16bit", Image.fromarray((px[:, :, 0].astype(np.uint16) * 257)), "PNG", {}),
+        ("bmp-24", rgb, "BMP", {}),
+        ("bmp-palette", rgb.convert("P"), "BMP", {}),
+        ("bmp-grey", grey, "BMP", {}),
+    ]:
+        b = io.BytesIO()
+        img.save(b, fmt, **kw)
+        out[name] = b.getvalue()
+    # a big JPEG for the DCT-scaled planes path (224 from 600 x 400)
+    big = Image.fromarray(np.kron(px, np.ones((31, 36, 1), dtype=np.uint8))[:400, :600])
+    b = io.BytesIO()
+    big.save(b, "JPEG", quality=30)
+    out["jpeg-600x400"] = b.getvalue()
+    for i, (name, data) in enumerate(out.items()):
+        # parameters: output width, height (1 + byte % 64), preprocessing (byte % 3)
+        write("corpus", "image", name, bytes([(7 * i) % 64, (5 * i + 3) % 64, i % 3]) + data)
+
+
+def main():
+    wire_and_core()
+    connection()
+    npy()
+    images()
+    for extra in sys.argv[1:]:
+        print("unknown argument", extra)
+
+
+if __name__ == "__main__":
+    main()
