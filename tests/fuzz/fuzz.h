@@ -36,6 +36,12 @@ void fz_check_message(const char *msg, size_t n, const char *what);
  * Returns the descriptor (close it when done), or -1. */
 int fz_memfile(const void *data, size_t n, char *path, size_t pathlen);
 
+/* 1 when every number written in text is a whole number up to 64 without an exponent:
+ * the cell and expression harnesses run only such text, so that the shapes they make
+ * stay small enough to compute in a moment (the fuzzer soon writes random(99999, 99999)
+ * @ ..., which is slow work rather than a fault). */
+int fz_small_numbers(const char *text);
+
 /* A scratch folder made once per process under /dev/shm (or $TMPDIR), removed at exit. */
 const char *fz_scratch(void);
 

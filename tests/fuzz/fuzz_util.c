@@ -73,6 +73,23 @@ int fz_memfile(const void *data, size_t n, char *path, size_t pathlen)
     return fd;
 }
 
+int fz_small_numbers(const char *s)
+{
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            continue;
+        long v = 0;
+        for (; *s >= '0' && *s <= '9'; s++)
+            if ((v = v * 10 + (*s - '0')) > 64)
+                return 0;
+        if (*s == 'e' || *s == 'E')
+            return 0;
+        if (!*s)
+            break;
+    }
+    return 1;
+}
+
 static char scratch[256];
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -214,11 +214,71 @@ def images():
         write("corpus", "image", name, bytes([(7 * i) % 64, (5 * i + 3) % 64, i % 3]) + data)
 
 
+# ---------------------------------------------------------------- the cell language
+
+ARGS = [
+    "m optimizer=SGD(lr=0.1) loss=mse metrics=[accuracy]",
+    "NAME DIR [valid=2000] sample_train=200 sample_valid=50",
+    "batches data/train size=224 batch_size=64 shuffle=True class_mode=None preprocess=vgg",
+    "m train valid epochs=3 save=results/ft{epoch}.h5",
+    "preds clip=(0.05, 0.95) column='dog' n=4",
+    "x 'a b' \"c\\\"d\" -p 1e-3 -1 0.001 None False (1,) (a) [1, [2, (3, 4)]]",
+    "Dense(2, activation='softmax', input_shape=(2,))",
+    "m (\n  1,\n  2",
+]
+
+CELLS = [
+    "%seed 42\n%let x = random(30, 2)\n%let y = x @ [2., 3.] + 1.\nx[:5]",
+    "%%model lm\nDense(1, input_shape=(2,))",
+    "%%model m\nConv2D(4, (3, 3), activation='relu', input_shape=(8, 8, 1))\n"
+    "MaxPooling2D()\nFlatten()\nDropout(0.5)\nBatchNormalization()\nDense(2, activation='softmax')\n",
+    "%let a = one_hot([0, 2, 1], 3)\nargmax(a, axis=-1) == [0, 2, 1]\n%who\n%del a",
+    "%compile lm optimizer=SGD(lr=0.1) loss=mse\n%summary lm\n%weights lm",
+    "%fit?\n%split??\n?%lsmagic",
+    "%compile m optimizer=Adam(lr=0.001,\n   beta_1=0.9) loss=categorical_crossentropy \\\n metrics=[accuracy]",
+    "!ls data | shuf -n 5\n%ls train",
+    "# a comment\n%pwd  # and another\n%%html\n<b>late</b>",
+    "%%markdown\n# Title\n*text*",
+    "%let p = clip(random(4, 2), 0.05, 0.95)\n%logloss p",
+]
+
+EXPRS = [
+    "x @ [2., 3.] + 1.", "preds[:5]", "x.T.shape", "argmax(preds, axis=1) == y",
+    "mean(x, axis=0) - sum(x) / 6", "reshape(arange(6), (2, 3))[1, ::-1]",
+    "one_hot(y, 3)", "clip(x, -0.5, 0.5) * (x > 0)", "s[1]", "random((2, 2)) < 0.5",
+    "log(exp(abs(-x)))", "sqrt(round(x * 10) ** 2)", "zeros((2, 0))", "ones(3)[-1]",
+    "preds.class_names", "b & b", "[[1, 2], [3, 4]] @ [[1], [2]]", "t + 1",
+]
+
+
+def language():
+    for i, a in enumerate(ARGS):
+        write("corpus", "args", f"{i:02d}", a.encode())
+    for i, c in enumerate(CELLS):
+        write("corpus", "cell", f"{i:02d}", bytes([(37 * i) % 256]) + c.encode())
+    for i, e in enumerate(EXPRS):
+        write("corpus", "expr", f"{i:02d}", e.encode())
+    # issue 12, defect 1: 40 KB of nested brackets overflowed the stack (parse_value /
+    # parse_items, dn_value_format, value_free), through execute and is_complete
+    nest = "(" * 40000
+    write("regress", "args", "defect1-nested-40k", nest.encode())
+    write("regress", "args", "defect1-nested-mixed", ("([f(" * 10000).encode())
+    write("regress", "cell", "defect1-ls-nested", b"\xff" + ("%ls " + nest).encode())
+    write("regress", "cell", "defect1-let-nested", b"\x00" + ("%let z = " + "-(" * 20000).encode())
+    write("regress", "expr", "defect1-expr-nested", ("[" * 40000 + "1").encode())
+    # defect 2: a 400 KB list took 43 s (column_at counted from the start for every value)
+    big = "[" + ", ".join(["1"] * 40000) + "]"
+    write("regress", "args", "defect2-long-list", big.encode())
+    write("regress", "cell", "defect2-ls-long-list", b"\x80" + ("%ls " + big).encode())
+    write("regress", "expr", "defect2-long-list", big.encode())
+
+
 def main():
     wire_and_core()
     connection()
     npy()
     images()
+    language()
     for extra in sys.argv[1:]:
         print("unknown argument", extra)
 
