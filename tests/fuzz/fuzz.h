@@ -42,7 +42,8 @@ int fz_memfile(const void *data, size_t n, char *path, size_t pathlen);
  * @ ..., which is slow work rather than a fault). */
 int fz_small_numbers(const char *text);
 
-/* A scratch folder made once per process under /dev/shm (or $TMPDIR), removed at exit. */
+/* A scratch folder made once per process under $FZ_SCRATCH, else /dev/shm (or $TMPDIR),
+ * removed at exit. */
 const char *fz_scratch(void);
 
 #endif

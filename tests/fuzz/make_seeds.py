@@ -273,12 +273,136 @@ def language():
     write("regress", "expr", "defect2-long-list", big.encode())
 
 
+# ---------------------------------------------------------------- weight files
+
+# fuzz_weights' recipe (see write_file there): indices into its tables
+LAYER = {"conv2d_1": 0, "batch_normalization_1": 1, "flatten_1": 2, "dense_1": 3,
+         "conv2d": 5, "dense": 6, "batch_normalization": 8, "flatten": 9}
+ARRAY = {"kernel:0": 0, "bias:0": 1, "gamma:0": 2, "beta:0": 3, "moving_mean:0": 4,
+         "moving_variance:0": 5}
+MODEL = [("conv2d_1", [(3, 3, 1, 2), (2,)]),
+         ("batch_normalization_1", [(2,), (2,), (2,), (2,)]),
+         ("flatten_1", []),
+         ("dense_1", [(8, 3), (3,)])]
+K2_NAMES = {0: ["kernel:0", "bias:0"], 1: ["gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"],
+            3: ["kernel:0", "bias:0"]}
+
+
+def own(name):
+    return bytes([0xf0, len(name)]) + name.encode()
+
+
+def array(shape, kind=0, seed=1):
+    n = int(np.prod(shape)) if shape else 1
+    return bytes([kind, len(shape)]) + bytes(shape) + bytes((seed * 31 + 7 * i) % 256 for i in range(n))
+
+
+def recipe(layout, layers, by_name=0):
+    out = bytes([by_name, layout, len(layers) - 1])
+    for name, body in layers:
+        out += name + body
+    return out
+
+
+def keras2(layout=20, vlen=0, names=None, shapes=None, th=False):
+    layers = []
+    for i, (lname, arrs) in enumerate(MODEL):
+        body = bytes([len(arrs)])
+        for k, shape in enumerate(arrs):
+            if th and len(shape) == 4:
+                shape = (shape[3], shape[2], shape[0], shape[1])
+            aname = names[i][k] if names else bytes([ARRAY[K2_NAMES[i][k]]])
+            body += aname + bytes([1 if not names else 0]) + array(shape, seed=i + k)
+        body += bytes([vlen])
+        layers.append((bytes([LAYER[lname]]), body))
+    return recipe(layout, layers)
+
+
+def keras3(name_attr=1):
+    layers = []
+    for lname, group in [("conv2d_1", "conv2d"), ("batch_normalization_1", "batch_normalization"),
+                         ("flatten_1", "flatten"), ("dense_1", "dense")]:
+        arrs = dict(MODEL)[lname]
+        body = bytes([name_attr, len(arrs)])
+        for k, shape in enumerate(arrs):
+            body += bytes([0]) + array(shape, kind=k % 2, seed=k)
+        layers.append((bytes([LAYER[group]]), body))
+    return recipe(3, layers)
+
+
+def weights():
+    write("corpus", "weights", "keras2", keras2())
+    write("corpus", "weights", "keras2-vlen-names", keras2(layout=20 | 128, vlen=1))
+    write("corpus", "weights", "keras2-whole-model", keras2(layout=2 | 4 | 16))
+    k1 = [[own("conv2d_1_W"), own("conv2d_1_b")],
+          [own("batch_normalization_1_gamma"), own("batch_normalization_1_beta"),
+           own("batch_normalization_1_running_mean"), own("batch_normalization_1_running_std")],
+          [], [own("dense_1_W"), own("dense_1_b")]]
+    write("corpus", "weights", "keras1", keras2(layout=0, names=k1))
+    write("corpus", "weights", "keras1-theano", keras2(layout=4 | 8 | 16 | 32, names=k1, th=True))
+    write("corpus", "weights", "keras3", keras3())
+    write("corpus", "weights", "keras3-no-names", keras3(name_attr=0))
+    write_h5_files()
+
+
+def keras2_h5(path, model, version="2.2.4", vlen=False):
+    """A Keras 2 weight file as Keras' save_weights writes it through h5py."""
+    import h5py
+    with h5py.File(path, "w", track_order=False) as f:
+        def strings(names):
+            return np.array([n.encode() for n in names]) if not vlen else names
+        f.attrs["layer_names"] = strings([n for n, _ in model])
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = version.encode()
+        rng = np.random.default_rng(3)
+        for lname, arrs in model:
+            g = f.create_group(lname)
+            wn = [f"{lname}/{a}:0" for a, _ in arrs]
+            g.attrs["weight_names"] = strings(wn) if wn else np.zeros((0,), dtype=np.float64)
+            for (a, shape), n in zip(arrs, wn):
+                g.create_dataset(n, data=rng.random(shape, dtype=np.float32))
+
+
+def keras3_h5(path):
+    """Keras 3's .weights.h5 layout, as its save_weights writes it through h5py."""
+    import h5py
+    rng = np.random.default_rng(4)
+    with h5py.File(path, "w") as f:
+        f.create_group("vars").attrs["name"] = "sequential"
+        for group, lname, shapes in [("dense", "dense_1", [(2, 3), (3,)]),
+                                     ("dense_1", "dense_2", [(3, 1), (1,)])]:
+            v = f.create_group(f"layers/{group}/vars")
+            v.attrs["name"] = lname
+            for i, s in enumerate(shapes):
+                v.create_dataset(str(i), data=rng.random(s, dtype=np.float32))
+
+
+def write_h5_files():
+    # fuzz_h5_isolated loads into Dense(2 -> 3), Dense(3 -> 1)
+    model = [("dense_1", [("kernel", (2, 3)), ("bias", (3,))]),
+             ("dense_2", [("kernel", (3, 1)), ("bias", (1,))])]
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, make in [("keras2.h5", lambda p: keras2_h5(p, model)),
+                           ("keras2-vlen.h5", lambda p: keras2_h5(p, model, vlen=True)),
+                           ("keras1.h5", lambda p: keras2_h5(p, model, version="1.2.2")),
+                           ("keras3.weights.h5", keras3_h5)]:
+            p = Path(tmp) / name
+            make(str(p))
+            write("corpus", "h5_isolated", name, p.read_bytes())
+    # issue 12, defect 5: a Keras file whose global heap is damaged; Debian's libhdf5 1.10.8
+    # crashes in H5HG_read reading it (tests/io's fixture)
+    fixture = HERE.parent / "io" / "fixtures" / "crashes-libhdf5.h5"
+    write("regress", "h5_isolated", "defect5-crashes-libhdf5.h5", fixture.read_bytes())
+
+
 def main():
     wire_and_core()
     connection()
     npy()
     images()
     language()
+    weights()
     for extra in sys.argv[1:]:
         print("unknown argument", extra)
 
