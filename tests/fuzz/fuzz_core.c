@@ -11,6 +11,7 @@
  * exactly one reply, on its own channel. */
 #include "core.h"
 #include "fuzz.h"
+#include "fuzz_frames.h"
 #include "magics.h"
 #include "wire.h"
 
@@ -272,22 +273,8 @@ static void message(const uint8_t *p, size_t n, int sign, dn_frames *f)
     size_t len;
     while (fz_chunk(&in, &q, &len) == 0)
         dn_frames_push(f, q, len);
-    size_t d = 0;
-    while (d < f->n && !(f->v[d].len == 9 && !memcmp(f->v[d].data, DN_DELIMITER, 9)))
-        d++;
-    if (!sign || d + 6 > f->n)
-        return;
-    const void *parts[4];
-    size_t lens[4];
-    for (int i = 0; i < 4; i++) {
-        parts[i] = f->v[d + 2 + i].data;
-        lens[i] = f->v[d + 2 + i].len;
-    }
-    char sig[DN_SIG_HEX_LEN + 1];
-    dn_signer_sign(signer, parts, lens, 4, sig);
-    free(f->v[d + 1].data);
-    f->v[d + 1].data = (unsigned char *)strdup(sig);
-    f->v[d + 1].len = strlen(sig);
+    if (sign)
+        fz_resign(signer, f);
 }
 
 static void handle(fz_transport *t, dn_core *core, dn_channel ch, const dn_frames *f)
