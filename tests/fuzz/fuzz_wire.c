@@ -26,10 +26,7 @@ static void check_signing(const dn_signer *s, const dn_frames *f, size_t d)
 {
     const void *parts[4];
     size_t lens[4];
-    for (int i = 0; i < 4; i++) {
-        parts[i] = f->v[d + 2 + i].data;
-        lens[i] = f->v[d + 2 + i].len;
-    }
+    fz_json_parts(f, d, parts, lens);
     char sig[DN_SIG_HEX_LEN + 1];
     if (dn_signer_sign(s, parts, lens, 4, sig) != 0)
         fz_fail("signing failed");
