@@ -132,10 +132,13 @@ static dn_value *parse_string(parser *p)
     if (!buf) { fail(p, DN_PARSE_ERROR, "out of memory"); return NULL; }
     for (;;) {
         char c = p->s[p->i];
-        if (!c) {
+        /* a string ends at its line, as in Python (and as dn_args_open_depth and the cell
+         * splitter read it): a newline is written \n */
+        if (!c || c == '\n') {
             free(buf);
-            fail(p, DN_PARSE_ERROR, "unterminated string in argument %d (%c at column %d)",
-                 p->argno, q, column_at(p, start));
+            fail(p, DN_PARSE_ERROR, "unterminated string in argument %d (%c at column %d)%s",
+                 p->argno, q, column_at(p, start),
+                 c ? ": a string ends at its line (write \\n for a newline)" : "");
             return NULL;
         }
         p->i++;

@@ -2,6 +2,7 @@
 # Runs every test of deepnb and ends with the line `N passed, N failed, N skipped`:
 #  1. installs what is missing (scripts/install-deps.sh), builds (build/, CUDA when found);
 #  2. C unit tests (meson test) in that build and in an ASan+UBSan build (build-asan/);
+#     the libFuzzer harnesses (tests/fuzz/run.sh, its own clang build build-fuzz/);
 #  3. Python tests under Debian's stack (/usr/bin/python3: jupyter_client 7.4, torch,
 #     h5py, Pillow as references; tests/browser drives JupyterLab 4 from .venv and the
 #     classic Notebook in headless Chromium) and the kernel's tests again under PyPI's
@@ -58,6 +59,12 @@ if [ $asan_ok = 1 ]; then
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
     meson_suite "$asan" c-unit-asan --timeout-multiplier 3
 fi
+
+# libFuzzer harnesses (tests/fuzz): their own clang build (build-fuzz/), regression inputs
+# replayed, then each harness fuzzed for FUZZ_SECONDS (15) from its seeds
+expected+=(fuzz)
+step "fuzz harnesses (tests/fuzz/run.sh)"
+bash tests/fuzz/run.sh "$results"
 
 export DEEPNB_BUILD=$build
 has_tests() { compgen -G "$1/test_*.py" >/dev/null; }

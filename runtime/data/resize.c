@@ -343,7 +343,11 @@ static void vrow_float(const unsigned char *const *rows, int n, const float *w, 
 static inline v4f finish(v4f acc, v4f mul, v4f add, int bgr)
 {
     acc = acc * mul + add;
+#if defined(__clang__)   /* the fuzz build (tests/fuzz) compiles with clang */
+    return bgr ? __builtin_shufflevector(acc, acc, 2, 1, 0, 3) : acc;
+#else
     return bgr ? __builtin_shuffle(acc, (v4i){2, 1, 0, 3}) : acc;
+#endif
 }
 
 /* Writes pixel x of an output row: 4-wide stores spill one float into the next

@@ -136,6 +136,10 @@ int main(void)
     fails("a b)", 1, DN_PARSE_ERROR, "unexpected ')' in argument 2 (column 4)");
     fails("]", 1, DN_PARSE_ERROR, "unexpected ']' in argument 1 (column 1)");
     fails("x 'abc", 1, DN_PARSE_ERROR, "unterminated string in argument 2 (' at column 3)");
+    /* a string ends at its line, as the cell splitter and is_complete read it (found by
+     * tests/fuzz: the parser took the newline in, so "(1," after it was called unclosed) */
+    fails("x 'a\n b' (1,", 1, DN_PARSE_ERROR, "unterminated string in argument 2 (' at column 3): "
+          "a string ends at its line (write \\n for a newline)");
     fails("(1 2)", 1, DN_PARSE_ERROR, "expected ',' or ')' after item 1 in argument 1 (column 4)");
     fails("(1,,2)", 1, DN_PARSE_ERROR, "expected a value before ',' in argument 1 (column 4)");
     fails("(,)", 1, DN_PARSE_ERROR, "expected a value before ',' in argument 1 (column 2)");
