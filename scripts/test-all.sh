@@ -65,6 +65,7 @@ fi
 expected+=(fuzz)
 step "fuzz harnesses (tests/fuzz/run.sh)"
 bash tests/fuzz/run.sh "$results"
+record fuzz $?
 
 export DEEPNB_BUILD=$build
 has_tests() { compgen -G "$1/test_*.py" >/dev/null; }

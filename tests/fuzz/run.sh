@@ -25,8 +25,11 @@ harnesses=("$@")
 out=$results/fuzz
 rm -rf "$out" && mkdir -p "$out"
 
-# the result file from the per-harness status files (status, seconds, message, log)
+# the result file from the per-harness status files (status, seconds, message, log), and
+# for scripts/summarize.py this run's id and how many harnesses should have a result
 write_xml() {
+  printf '{"run": "%s", "collected": %d}\n' "${DEEPNB_RUN_ID:-}" ${#harnesses[@]} \
+    >"$results/fuzz.meta.json"
   /usr/bin/python3 - "$out" "$results/fuzz.xml" "${harnesses[@]}" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
