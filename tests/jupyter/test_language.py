@@ -82,6 +82,31 @@ def test_shell_line_streams_stderr_apart(kernel):
     assert by_name == {"stdout": "out\n", "stderr": "err\n"}
 
 
+def streams_of(msgs):
+    """(name, text) of each stream message, consecutive ones of a name joined."""
+    out = []
+    for m in only(msgs, "stream"):
+        name, text = m["content"]["name"], m["content"]["text"]
+        if out and out[-1][0] == name:
+            out[-1] = (name, out[-1][1] + text)
+        else:
+            out.append((name, text))
+    return out
+
+
+@deepnb_only
+def test_stderr_and_stdout_arrive_in_the_order_written(kernel):
+    """Writes a microsecond apart on the two pipes (issue 12): each time, in order, and
+    stderr still named stderr."""
+    for _ in range(15):
+        assert streams_of(ok(kernel, "!echo warn >&2; echo ok")) == [("stderr", "warn\n"), ("stdout", "ok\n")]
+        assert streams_of(ok(kernel, "!echo ok; echo warn >&2")) == [("stdout", "ok\n"), ("stderr", "warn\n")]
+    script = "%%sh\nfor i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done\necho end"
+    want = [(n, f"{w}{i}\n") for i in range(1, 6) for n, w in (("stdout", "out"), ("stderr", "err"))]
+    for _ in range(5):
+        assert streams_of(ok(kernel, script)) == want + [("stdout", "end\n")]
+
+
 def test_lines_run_in_order_comments_skipped(kernel):
     msgs = ok(kernel, "!echo one\n# a comment\n\n!echo two")
     assert outputs_text(msgs) == "one\ntwo\n"
