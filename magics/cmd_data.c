@@ -661,7 +661,7 @@ static const char *const batches_keys[] = { "size=", "batch_size=", "shuffle=", 
 const dn_command dn_commands_data[] = {
     { .name = "split", .kind = DN_LINE, .run = run_split, .source = __FILE__,
       .synopsis = "%split DIR [valid=2000] ...",
-      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .keywords = split_keys,
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .args = "p-", .keywords = split_keys,
       .help =
         "Split a Kaggle-style folder into train, valid and sample class folders.\n"
         "%split DIR [valid=2000] [sample_train=200] [sample_valid=50]\n\n"
@@ -690,7 +690,7 @@ const dn_command dn_commands_data[] = {
         "Example:\n  %seed 42\n  %split data/dogscats valid=2000" },
     { .name = "dataset", .kind = DN_LINE, .run = run_dataset, .source = __FILE__,
       .synopsis = "%dataset fashion-mnist DIR [...]",
-      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .args = "-p-",
       .keywords = (const char *const[]){ "fashion-mnist", "limit=", "pretrain=", "refresh=", NULL },
       .help =
         "Lay out the offline data set: Fashion-MNIST as Kaggle ships Dogs vs Cats.\n"
@@ -716,7 +716,7 @@ const dn_command dn_commands_data[] = {
         "Example:\n  %dataset fashion-mnist data/lesson2 refresh=True\n  %split data/lesson2" },
     { .name = "batches", .kind = DN_LINE, .run = run_batches, .source = __FILE__,
       .synopsis = "%batches NAME DIR [...]",
-      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "np-",
       .keywords = batches_keys,
       .help =
         "The images of a folder's class sub-folders in batches, as Keras' flow_from_directory.\n"

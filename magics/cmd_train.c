@@ -850,7 +850,9 @@ static const char *const fit_keys[] = { "epochs=", "batch_size=", "validation=",
 const dn_command dn_commands_train[] = {
     { .name = "fit", .kind = DN_LINE, .run = run_fit, .source = __FILE__,
       .synopsis = "%fit NAME TRAIN [VALID] | NAME X Y [...]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = fit_keys,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nnnn-", .path_keys = (const char *const[]){ "save=", NULL },
+      .name_keys = (const char *const[]){ "validation=", "validation_data=", NULL }, .keywords = fit_keys,
       .help =
         "Train a compiled model, as Keras' fit and fit_generator.\n"
         "%fit NAME TRAIN [VALID] [epochs=1] [save=results/ft{epoch}.h5]\n"
@@ -879,7 +881,8 @@ const dn_command dn_commands_train[] = {
         "  %fit vgg batches val_batches save=results/ft{epoch}.h5" },
     { .name = "evaluate", .kind = DN_LINE, .run = run_evaluate, .source = __FILE__,
       .synopsis = "%evaluate NAME BATCHES | NAME X Y",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "batch_size=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nnn-", .keywords = (const char *const[]){ "batch_size=", NULL },
       .help =
         "The loss (and accuracy, when compiled with it) of a model on data, as Keras'\n"
         "evaluate: dropout off, BatchNormalization's moving statistics.\n"
@@ -888,7 +891,9 @@ const dn_command dn_commands_train[] = {
         "Example:\n  %evaluate lm x y" },
     { .name = "predict", .kind = DN_LINE, .run = run_predict, .source = __FILE__,
       .synopsis = "%predict NAME SOURCE [as=NAME]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "as=", "batch_size=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nn-", .name_keys = (const char *const[]){ "as=", NULL },
+      .keywords = (const char *const[]){ "as=", "batch_size=", NULL },
       .help =
         "A model's outputs (probabilities for a classifier) for every example of SOURCE.\n"
         "%predict NAME SOURCE [as=PREDS] [batch_size=32]\n\n"
@@ -905,7 +910,7 @@ const dn_command dn_commands_train[] = {
         "  %predict base trn_batches as=trn_features   # the inputs of a linear model" },
     { .name = "history", .kind = DN_LINE, .run = run_history, .source = __FILE__,
       .synopsis = "%history NAME",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "Every epoch of every %fit since the model was compiled (%compile, %finetune), as a\n"
         "table: loss, accuracy, validation loss and accuracy, and the learning rate it\n"

@@ -231,6 +231,34 @@ def test_complete_several(kernel):
     assert {"%ls", "%lsmagic"} <= set(c["matches"])
 
 
+@deepnb_only
+def test_complete_offers_names_only_where_they_are_taken(kernel, at_home, tmp_path):
+    """Workspace names where the argument is one, paths where it is a file, nothing
+    where it is neither (issue 12)."""
+    ok(kernel, f"%cd {tmp_path}")
+    ok(kernel, "%let alpha = random(2, 2)\n!touch alpha_file.txt")
+    names, files = ["alpha"], ["alpha_file.txt"]
+    cases = {
+        "%save al": names,                   # NAME
+        "%save alpha al": files,             # FILE.npy
+        "%save_weights m al": files,
+        "%load_weights alpha al": files,
+        "%batches b al": files,              # DIR
+        "%submit alpha al": files,
+        "%lr al": names,
+        "%lr m al": [],                      # a learning rate
+        "%weights m al": [],                 # a layer
+        "%fit m alpha al": names,            # Y
+        "%fit m x y epochs=al": [],
+        "%fit m x y save=al": files,
+        "%fit m x y validation=(al": names,
+        "%predict m x as=al": names,
+        "%del al": names,
+    }
+    for code, want in cases.items():
+        assert _complete(kernel, code)["matches"] == want, code
+
+
 def test_complete_counts_code_points(kernel):
     code = "!echo héllo ☃\n%pw"
     c = _complete(kernel, code, len(code))
