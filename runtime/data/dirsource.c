@@ -776,25 +776,18 @@ static int dir_reset(dn_batch_source *b, char *err, size_t errlen)
 
 /* Examples and batches of the consumer's epoch as now known: fewer than planned when
  * files were left out while it was decoded. */
-static long dir_count(dn_batch_source *b)
+static long epoch_size(dn_batch_source *b, int batches)
 {
     dn_dir_source *s = (dn_dir_source *)b;
     pthread_mutex_lock(&s->mu);
     const plan *p = current(s);
-    long n = p->n - p->dropped;
+    long n = batches ? p->nb - p->empty : p->n - p->dropped;
     pthread_mutex_unlock(&s->mu);
     return n;
 }
 
-static long dir_batches(dn_batch_source *b)
-{
-    dn_dir_source *s = (dn_dir_source *)b;
-    pthread_mutex_lock(&s->mu);
-    const plan *p = current(s);
-    long n = p->nb - p->empty;
-    pthread_mutex_unlock(&s->mu);
-    return n;
-}
+static long dir_count(dn_batch_source *b) { return epoch_size(b, 0); }
+static long dir_batches(dn_batch_source *b) { return epoch_size(b, 1); }
 
 void dn_dir_source_free(dn_dir_source *s)
 {
