@@ -11,14 +11,15 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: deepnb kernel -f CONNECTION_FILE\n"
+    "usage: deepnb kernel -f CONNECTION_FILE [--resource-dir DIR]\n"
     "       deepnb install [--user | --prefix DIR | --sys-prefix] [--name NAME]\n"
     "                      [--display-name TEXT] [--interrupt-mode signal|message]\n"
     "       deepnb --version | --help\n"
     "\n"
     "  kernel    run a Jupyter kernel on the sockets named in CONNECTION_FILE\n"
     "            (Jupyter starts it this way; DEEPNB_LOG=debug|info|warn|error|off sets\n"
-    "            how much it logs on stderr, default warn)\n"
+    "            how much it logs on stderr, default warn); --resource-dir is the\n"
+    "            kernelspec's folder, whose LANGUAGE.md the Help menu links to\n"
     "  install   write the deepnb kernelspec (kernel.json pointing at this binary, logos)\n"
     "            into Jupyter's kernels folder: --user (default) ~/.local/share/jupyter,\n"
     "            --prefix DIR  DIR/share/jupyter, --sys-prefix  the active Python\n"
@@ -44,12 +45,14 @@ static const char *option_value(int argc, char **argv, int *i, const char *opt)
 
 static int cmd_kernel(int argc, char **argv)
 {
-    const char *file = NULL;
+    const char *file = NULL, *resources = NULL;
     for (int i = 2; i < argc; i++) {
         const char *v;
         if ((v = option_value(argc, argv, &i, "-f")) || (v = option_value(argc, argv, &i, "--connection-file"))) {
             if (!*v) return bad_usage("%s needs a connection file", argv[i]);
             file = v;
+        } else if ((v = option_value(argc, argv, &i, "--resource-dir"))) {
+            resources = v;   /* the kernelspec's folder, where LANGUAGE.md is */
         } else {
             return bad_usage("kernel: unknown argument %s", argv[i]);
         }
@@ -62,6 +65,10 @@ static int cmd_kernel(int argc, char **argv)
         return 1;
     }
     dn_interp *interp = dn_magics_new(err, sizeof err);
+    char doc[PATH_MAX];
+    if (interp && resources && *resources &&
+        snprintf(doc, sizeof doc, "%s/LANGUAGE.md", resources) < (int)sizeof doc)
+        dn_magics_set_language_doc(interp, doc);
     int rc = interp ? dn_kernel_serve(&conn, interp, err, sizeof err) : -1;
     if (rc) fprintf(stderr, "deepnb: %s\n", err);
     if (interp) interp->ops->free(interp);

@@ -193,15 +193,69 @@ static void complete_expr(dn_magics *m, const char *code, size_t from, size_t po
     free(token);
 }
 
+/* Where the cursor is among a command's arguments (text from `from` to the completed
+ * word at start): the positional index, or the key whose value it is in. */
+typedef struct arg_place {
+    int index;          /* positional arguments before it */
+    char key[64];       /* "KEY=" when completing a value, else "" */
+} arg_place;
+
+static void find_place(const char *code, size_t from, size_t start, arg_place *pl)
+{
+    int depth = 0, index = 0;
+    char quote = 0;
+    size_t word = from, eq = 0;   /* current depth-0 word, and its first '=' (+1) */
+    int in_word = 0;
+    memset(pl, 0, sizeof *pl);
+    for (size_t k = from; k < start; k++) {
+        char c = code[k];
+        if (quote) { if (c == quote) quote = 0; continue; }
+        if (depth == 0 && is_blank(c)) {
+            if (in_word && !eq) index++;
+            in_word = 0;
+            eq = 0;
+            continue;
+        }
+        if (!in_word) { in_word = 1; word = k; }
+        if (c == '\'' || c == '"') quote = c;
+        else if (c == '(' || c == '[') depth++;
+        else if ((c == ')' || c == ']') && depth > 0) depth--;
+        else if (c == '=' && depth == 0 && !eq) eq = k + 1;
+    }
+    pl->index = index;
+    if (in_word && eq && eq - word < sizeof pl->key)
+        snprintf(pl->key, sizeof pl->key, "%.*s", (int)(eq - word), code + word);
+}
+
+static int listed(const char *const *list, const char *s)
+{
+    for (size_t k = 0; list && list[k]; k++)
+        if (!strcmp(list[k], s)) return 1;
+    return 0;
+}
+
 static void complete_args(dn_magics *m, const dn_command *cmd, const char *token, quoting q,
-                          strs *out)
+                          const arg_place *pl, strs *out)
 {
     if (!cmd) return;
-    if (cmd->complete & DN_COMPLETE_KEYWORDS)
+    unsigned what = cmd->complete;
+    if (cmd->args && pl) {
+        /* only what this argument takes (command.h) */
+        if (pl->key[0]) {
+            what = (listed(cmd->path_keys, pl->key) ? DN_COMPLETE_PATHS : 0)
+                 | (listed(cmd->name_keys, pl->key) ? DN_COMPLETE_NAMES : 0);
+        } else {
+            size_t n = strlen(cmd->args);
+            char kind = n ? cmd->args[(size_t)pl->index < n ? (size_t)pl->index : n - 1] : '-';
+            what &= DN_COMPLETE_KEYWORDS;
+            what |= kind == 'n' ? DN_COMPLETE_NAMES : kind == 'p' ? DN_COMPLETE_PATHS : 0;
+        }
+    }
+    if (what & DN_COMPLETE_KEYWORDS)
         for (size_t k = 0; cmd->keywords && cmd->keywords[k]; k++)
             if (!strncmp(cmd->keywords[k], token, strlen(token))) strs_add(out, strdup(cmd->keywords[k]), "keyword");
-    if (cmd->complete & DN_COMPLETE_NAMES) complete_names(m, token, out);
-    if (cmd->complete & DN_COMPLETE_PATHS) complete_paths(token, q, out);
+    if (what & DN_COMPLETE_NAMES) complete_names(m, token, out);
+    if (what & DN_COMPLETE_PATHS) complete_paths(token, q, out);
 }
 
 /* Start of the word that ends at pos, words being split at any of stops; with
@@ -261,7 +315,7 @@ json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
         /* bodies so far are scripts (%%sh): shell words */
         start = word_start(code, ls, pos, " \t|;&<>()'\"=`", 1);
         char *token = unescape(code + start, pos - start);
-        if (token) complete_args(m, dn_commands_find(cname, DN_CELL), token, Q_SHELL, &out);
+        if (token) complete_args(m, dn_commands_find(cname, DN_CELL), token, Q_SHELL, NULL, &out);
         free(token);
     } else if (t < pos && code[t] == '!') {
         start = word_start(code, t + 1, pos, " \t|;&<>()'\"=`", 1);
@@ -295,9 +349,11 @@ json_t *dn_magics_complete(dn_interp *self, const char *code, int cursor_pos)
             char *name = strndup(code + ns, ne - ns);
             start = word_start(code, ne, pos, " \t'\"=(,[", 0);
             char *token = strndup(code + start, pos - start);
+            arg_place pl;
+            find_place(code, ne, start, &pl);
             if (name && token)
                 complete_args(m, dn_commands_find(name, cell ? DN_CELL : DN_LINE), token,
-                              arg_quoting(code, start, ne), &out);
+                              arg_quoting(code, start, ne), &pl, &out);
             free(name);
             free(token);
         }

@@ -161,7 +161,7 @@ static const char *const save_keys[] = { "overwrite=", NULL };
 const dn_command dn_commands_arrays[] = {
     { .name = "let", .kind = DN_LINE, .raw_args = 1, .run = run_let, .source = __FILE__,
       .synopsis = "%let NAME = EXPR",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n",
       .help =
         "Compute an array and keep it under NAME (prints nothing, like Python's =).\n"
         "%let NAME = EXPR\n\n"
@@ -189,7 +189,7 @@ const dn_command dn_commands_arrays[] = {
         "  %let labels = batches.labels" },
     { .name = "save", .kind = DN_LINE, .run = run_save, .source = __FILE__,
       .synopsis = "%save NAME FILE.npy [overwrite=False]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .args = "np-",
       .keywords = save_keys,
       .help =
         "Save an array (or predictions) to a NumPy .npy file, as numpy.save.\n"
@@ -204,7 +204,7 @@ const dn_command dn_commands_arrays[] = {
         "  %save x x.npy overwrite=True" },
     { .name = "load", .kind = DN_LINE, .run = run_load, .source = __FILE__,
       .synopsis = "%load NAME FILE.npy",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS, .args = "np-",
       .help =
         "Load a NumPy .npy file (numpy.save's) into the workspace as NAME.\n"
         "%load NAME FILE.npy\n\n"

@@ -433,10 +433,12 @@ static void batches_describe(const void *obj, char *buf, size_t len)
 {
     const dn_batches *b = obj;
     const dn_dir_options *o = dn_dir_source_options(b->src);
-    char n[32];
+    char n[32], out[64] = "";
     int k = dn_dir_source_num_classes(b->src);
-    snprintf(buf, len, "%s images, %d class%s, batch %d, %dx%d %s, %s%s, from %s",
-             dn_grouped(dn_dir_source_count(b->src), n, sizeof n), k, k == 1 ? "" : "es",
+    long left = dn_dir_source_left_out(b->src);
+    if (left) snprintf(out, sizeof out, " (%ld left out: they could not be decoded)", left);
+    snprintf(buf, len, "%s images%s, %d class%s, batch %d, %dx%d %s, %s%s, from %s",
+             dn_grouped(dn_dir_source_count(b->src) - left, n, sizeof n), out, k, k == 1 ? "" : "es",
              o->batch_size, o->width, o->height, o->channels == 1 ? "grayscale" : "rgb",
              o->shuffle ? "shuffled" : "in file order",
              o->class_mode == DN_CLASS_NONE ? ", unlabelled" : "", b->shown_dir);
@@ -445,39 +447,52 @@ static void batches_describe(const void *obj, char *buf, size_t len)
 static const char *const batches_attrs[] = { "classes", "labels", "filenames", "class_names", NULL };
 
 /* b.classes and friends, as Keras' DirectoryIterator has them: in file order (the
- * unshuffled order, whatever shuffle says), so they line up with %predict's rows. */
+ * unshuffled order, whatever shuffle says), without the files left out because they
+ * could not be decoded, so they line up with %predict's rows. */
 static dn_array *batches_attr(const void *obj, const char *attr, char *err, size_t errlen)
 {
     const dn_batches *b = obj;
-    const dn_dir_source *s = b->src;
-    long n = dn_dir_source_count(s), k = dn_dir_source_num_classes(s);
+    dn_dir_source *s = b->src;
+    long all = dn_dir_source_count(s), k = dn_dir_source_num_classes(s);
+    long *at = malloc(sizeof *at * (size_t)(all ? all : 1)), n = 0;   /* the files kept */
+    if (!at) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (long i = 0; i < all; i++)
+        if (!dn_dir_source_is_left_out(s, i)) at[n++] = i;
     dn_array *a = NULL;
     if (!strcmp(attr, "classes")) {
-        if (!(a = dn_array_new(DN_DT_INT, 1, &n, err, errlen))) return NULL;
-        for (long i = 0; i < n; i++) a->data[i] = (float)dn_dir_source_label(s, i);
+        if ((a = dn_array_new(DN_DT_INT, 1, &n, err, errlen)))
+            for (long i = 0; i < n; i++) a->data[i] = (float)dn_dir_source_label(s, at[i]);
     } else if (!strcmp(attr, "labels")) {
         long shape[2] = { n, k };
-        if (!(a = dn_array_new(DN_DT_FLOAT, 2, shape, err, errlen))) return NULL;
-        for (long i = 0; i < n; i++) {
-            int c = dn_dir_source_label(s, i);
-            if (c >= 0 && c < k) a->data[i * k + c] = 1.0f;
-        }
+        if ((a = dn_array_new(DN_DT_FLOAT, 2, shape, err, errlen)))
+            for (long i = 0; i < n; i++) {
+                int c = dn_dir_source_label(s, at[i]);
+                if (c >= 0 && c < k) a->data[i * k + c] = 1.0f;
+            }
     } else if (!strcmp(attr, "filenames") || !strcmp(attr, "class_names")) {
         int files = attr[0] == 'f';
         long m = files ? n : k;
-        if (!(a = dn_array_new(DN_DT_STR, 1, &m, err, errlen))) return NULL;
+        if (!(a = dn_array_new(DN_DT_STR, 1, &m, err, errlen))) {
+            free(at);
+            return NULL;
+        }
         for (long i = 0; i < m; i++) {
-            const char *v = files ? dn_dir_source_filename(s, i) : dn_dir_source_class_name(s, (int)i);
+            const char *v = files ? dn_dir_source_filename(s, at[i]) : dn_dir_source_class_name(s, (int)i);
             free(a->strs[i]);
             if (!(a->strs[i] = strdup(v ? v : ""))) {
                 dn_array_free(a);
+                a = NULL;
                 snprintf(err, errlen, "out of memory");
-                return NULL;
+                break;
             }
         }
     } else {
         snprintf(err, errlen, "no attribute '%s'", attr);
     }
+    free(at);
     return a;
 }
 
@@ -646,7 +661,7 @@ static const char *const batches_keys[] = { "size=", "batch_size=", "shuffle=", 
 const dn_command dn_commands_data[] = {
     { .name = "split", .kind = DN_LINE, .run = run_split, .source = __FILE__,
       .synopsis = "%split DIR [valid=2000] ...",
-      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .keywords = split_keys,
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .args = "p-", .keywords = split_keys,
       .help =
         "Split a Kaggle-style folder into train, valid and sample class folders.\n"
         "%split DIR [valid=2000] [sample_train=200] [sample_valid=50]\n\n"
@@ -675,7 +690,7 @@ const dn_command dn_commands_data[] = {
         "Example:\n  %seed 42\n  %split data/dogscats valid=2000" },
     { .name = "dataset", .kind = DN_LINE, .run = run_dataset, .source = __FILE__,
       .synopsis = "%dataset fashion-mnist DIR [...]",
-      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .args = "-p-",
       .keywords = (const char *const[]){ "fashion-mnist", "limit=", "pretrain=", "refresh=", NULL },
       .help =
         "Lay out the offline data set: Fashion-MNIST as Kaggle ships Dogs vs Cats.\n"
@@ -701,7 +716,7 @@ const dn_command dn_commands_data[] = {
         "Example:\n  %dataset fashion-mnist data/lesson2 refresh=True\n  %split data/lesson2" },
     { .name = "batches", .kind = DN_LINE, .run = run_batches, .source = __FILE__,
       .synopsis = "%batches NAME DIR [...]",
-      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_PATHS | DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "np-",
       .keywords = batches_keys,
       .help =
         "The images of a folder's class sub-folders in batches, as Keras' flow_from_directory.\n"

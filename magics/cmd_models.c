@@ -790,7 +790,7 @@ static const char *const model_keys[] = { "vgg16", "weights=", "classes=", "drop
 const dn_command dn_commands_models[] = {
     { .name = "model", .kind = DN_CELL, .run = run_model_cell, .source = __FILE__,
       .synopsis = "%%model NAME",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "A Sequential model, one Keras layer a line.\n"
         "%%model NAME\n"
@@ -815,7 +815,8 @@ const dn_command dn_commands_models[] = {
         "# comments are fine." },
     { .name = "model", .kind = DN_LINE, .run = run_model_line, .source = __FILE__,
       .synopsis = "%model NAME vgg16 [weights=FILE]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .keywords = model_keys,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS,
+      .args = "n-", .path_keys = (const char *const[]){ "weights=", NULL }, .keywords = model_keys,
       .help =
         "A known architecture by name: VGG16, the network lesson 2 fine-tunes.\n"
         "%model NAME vgg16 [weights=FILE] [classes=1000] [dropout=True]\n\n"
@@ -835,7 +836,7 @@ const dn_command dn_commands_models[] = {
         "  %finetune vgg batches" },
     { .name = "compile", .kind = DN_LINE, .run = run_compile, .source = __FILE__,
       .synopsis = "%compile NAME optimizer=... loss=...",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = compile_keys,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "n-", .keywords = compile_keys,
       .help =
         "Choose a model's optimiser, loss and metrics, as Keras' model.compile.\n"
         "%compile NAME optimizer=OPT loss=LOSS [metrics=accuracy]\n\n"
@@ -853,7 +854,7 @@ const dn_command dn_commands_models[] = {
         "  %compile m optimizer=RMSprop(lr=0.1) loss=categorical_crossentropy metrics=accuracy" },
     { .name = "summary", .kind = DN_LINE, .run = run_summary, .source = __FILE__,
       .synopsis = "%summary NAME",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "A model's layers, output shapes and parameter counts, as Keras' model.summary().\n"
         "%summary NAME\n\n"
@@ -861,7 +862,8 @@ const dn_command dn_commands_models[] = {
         "column says which. A line that is only the model's name shows the same." },
     { .name = "finetune", .kind = DN_LINE, .run = run_finetune, .source = __FILE__,
       .synopsis = "%finetune NAME BATCHES",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "lr=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nn-", .keywords = (const char *const[]){ "lr=", NULL },
       .help =
         "Adapt a trained network to the classes of BATCHES, as the course's Vgg16.finetune.\n"
         "%finetune NAME BATCHES [lr=0.001]\n\n"
@@ -876,14 +878,14 @@ const dn_command dn_commands_models[] = {
         "  %lr vgg 0.01" },
     { .name = "pop", .kind = DN_LINE, .run = run_pop, .source = __FILE__,
       .synopsis = "%pop NAME",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "Remove a model's last layer, as Keras' model.pop().\n"
         "%pop NAME\n\n"
         "The optimiser stays as compiled; the next %fit trains what is trainable then." },
     { .name = "add", .kind = DN_LINE, .run = run_add, .source = __FILE__,
       .synopsis = "%add NAME LAYER",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "Append a layer to a model, as Keras' model.add().\n"
         "%add NAME LAYER\n\n"
@@ -892,7 +894,8 @@ const dn_command dn_commands_models[] = {
         "Example:\n  %add m Dense(2, activation='softmax')" },
     { .name = "trainable", .kind = DN_LINE, .run = run_trainable, .source = __FILE__,
       .synopsis = "%trainable NAME [from=LAYER]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "from=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "n-", .keywords = (const char *const[]){ "from=", NULL },
       .help =
         "Let training change a layer and those after it.\n"
         "%trainable NAME [from=LAYER]\n\n"
@@ -905,7 +908,8 @@ const dn_command dn_commands_models[] = {
         "  %lr vgg 0.01" },
     { .name = "freeze", .kind = DN_LINE, .run = run_freeze, .source = __FILE__,
       .synopsis = "%freeze NAME [upto=LAYER]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "upto=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "n-", .keywords = (const char *const[]){ "upto=", NULL },
       .help =
         "Keep layers' weights as they are while training.\n"
         "%freeze NAME [upto=LAYER]\n\n"
@@ -915,7 +919,7 @@ const dn_command dn_commands_models[] = {
         "step, no recompiling." },
     { .name = "lr", .kind = DN_LINE, .run = run_lr, .source = __FILE__,
       .synopsis = "%lr NAME [VALUE]",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "Show or change a compiled model's learning rate (vgg.model.optimizer.lr = 0.01).\n"
         "%lr NAME [VALUE]\n\n"

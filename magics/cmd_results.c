@@ -1665,7 +1665,7 @@ static const char *const plots_keys[] = { "correct", "incorrect", "most_correct"
 const dn_command dn_commands_results[] = {
     { .name = "plots", .kind = DN_LINE, .run = run_plots, .source = __FILE__,
       .synopsis = "%plots PREDS VIEW [CLASS] [n=4] | BATCHES [n=8]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = plots_keys,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "n-", .keywords = plots_keys,
       .help =
         "Images of predictions (or of batches) in a grid, each titled, as the lesson's plots.\n"
         "%plots PREDS correct|incorrect|uncertain [n=4] [original=False]\n"
@@ -1696,7 +1696,7 @@ const dn_command dn_commands_results[] = {
         "  %plots batches" },
     { .name = "top_losses", .kind = DN_LINE, .run = run_top_losses, .source = __FILE__,
       .synopsis = "%top_losses PREDS [n=9]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "n-",
       .keywords = (const char *const[]){ "n=", "original=", NULL },
       .help =
         "The images the model is most wrong about, as fastai's plot_top_losses.\n"
@@ -1707,7 +1707,7 @@ const dn_command dn_commands_results[] = {
         "Example:\n  %top_losses val_preds n=8" },
     { .name = "confusion_matrix", .kind = DN_LINE, .run = run_confusion_matrix, .source = __FILE__,
       .synopsis = "%confusion_matrix PREDS [normalize=False]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "n-",
       .keywords = (const char *const[]){ "normalize=", NULL },
       .help =
         "How often each true class is predicted as each class: a picture and a table.\n"
@@ -1722,7 +1722,7 @@ const dn_command dn_commands_results[] = {
         "Example:\n  %confusion_matrix val_preds" },
     { .name = "most_confused", .kind = DN_LINE, .run = run_most_confused, .source = __FILE__,
       .synopsis = "%most_confused PREDS [min=1]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "n-",
       .keywords = (const char *const[]){ "min=", NULL },
       .help =
         "The pairs of classes the model mixes up most, as fastai's most_confused.\n"
@@ -1733,7 +1733,7 @@ const dn_command dn_commands_results[] = {
         "Example:\n  %most_confused val_preds min=2" },
     { .name = "logloss", .kind = DN_LINE, .run = run_logloss, .source = __FILE__,
       .synopsis = "%logloss PREDS [clip=(0.05, 0.95)]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .args = "n-",
       .keywords = (const char *const[]){ "clip=", NULL },
       .help =
         "The competition's score, the log loss, with and without clipping, as a table.\n"
@@ -1750,7 +1750,7 @@ const dn_command dn_commands_results[] = {
         "Example:\n  %logloss val_preds clip=(0.02, 0.98)" },
     { .name = "submit", .kind = DN_LINE, .run = run_submit, .source = __FILE__,
       .synopsis = "%submit PREDS FILE [clip=(0.05, 0.95)] [column=CLASS]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .args = "np-",
       .keywords = (const char *const[]){ "clip=", "column=", "overwrite=", NULL },
       .help =
         "Write a Kaggle submission file from test-set predictions, as the lesson does.\n"
@@ -1780,7 +1780,7 @@ const dn_command dn_commands_results[] = {
         "Example:\n  %FileLink results/submission.csv" },
     { .name = "plot_history", .kind = DN_LINE, .run = run_plot_history, .source = __FILE__,
       .synopsis = "%plot_history NAME",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "Loss and accuracy curves of a model over every epoch since it was compiled.\n"
         "%plot_history NAME\n\n"

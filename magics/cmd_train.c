@@ -64,6 +64,9 @@ typedef struct progress {
     int has_val;
     dn_metrics val;
     int stopped;
+    /* image batches count the steps of the epoch they are in: fewer than planned when
+     * a file is found that cannot be decoded (runtime/data/dirsource.h) */
+    dn_batch_source *src, *vsrc;
 } progress;
 
 static void progress_init(progress *p, dn_ctx *ctx, const char *title, long steps, int always)
@@ -163,6 +166,7 @@ static void on_train_batch(void *user, int epoch, long seen, long total, const d
     (void)epoch; (void)seen; (void)total;
     progress *p = user;
     p->step++;
+    if (p->src) p->steps = p->src->ops->batches(p->src);
     p->running = *running;
     progress_tick(p);
 }
@@ -172,6 +176,7 @@ static void on_val_batch(void *user, int epoch, long seen, long total, const dn_
     (void)epoch; (void)seen; (void)total; (void)running;
     progress *p = user;
     p->vstep++;
+    if (p->vsrc) p->vsteps = p->vsrc->ops->batches(p->vsrc);
     progress_tick(p);
 }
 
@@ -180,6 +185,7 @@ static void on_pass_batch(void *user, int epoch, long seen, long total, const dn
     (void)epoch; (void)seen; (void)total;
     progress *p = user;
     p->step++;
+    if (p->src) p->steps = p->src->ops->batches(p->src);
     if (running) p->running = *running;
     progress_tick(p);
 }
@@ -188,15 +194,27 @@ static void on_pass_batch(void *user, int epoch, long seen, long total, const dn
 
 /* What a command trains, evaluates or predicts on: batches or arrays. */
 typedef struct source {
+    dn_ctx *ctx;
     const char *name;
     dn_batches *batches;            /* image batches, or */
     const dn_array *x, *y;          /* arrays (y may be NULL) */
     dn_batch_source *owned;         /* an array source made here */
     dn_batch_source *src;
+    int used;                       /* a pass over it began */
 } source;
+
+/* Says which files of the batches could not be decoded and were left out (each was
+ * warned about when found; this line lists them whenever the batches are used). */
+static void report_left_out(const source *s)
+{
+    char text[2048];
+    if (s->batches && s->used && dn_dir_source_left_out_text(dn_batches_dir(s->batches), text, sizeof text))
+        dn_eprint(s->ctx, "Warning: %s: %s\n", s->name, text);
+}
 
 static void source_fini(source *s)
 {
+    report_left_out(s);
     if (s->batches) dn_batches_attach(s->batches, NULL);
     if (s->owned) s->owned->ops->free(s->owned);
     memset(s, 0, sizeof *s);
@@ -294,6 +312,7 @@ static int source_open(dn_ctx *ctx, const char *cmd, const char *model, dn_ws_mo
                        source *s)
 {
     memset(s, 0, sizeof *s);
+    s->ctx = ctx;
     char err[512];
     dn_workspace *ws = dn_ctx_workspace(ctx);
     const dn_type *t;
@@ -486,6 +505,9 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
         snprintf(title, sizeof title, "Epoch %d/%ld", e, epochs);
         progress p;
         progress_init(&p, ctx, title, steps, verbose == 1);
+        p.src = train.batches ? train.src : NULL;
+        p.vsrc = val.batches ? val.src : NULL;
+        train.used = val.used = 1;
         p.has_metrics = 1;
         p.quiet = verbose != 1;
         if (verbose == 1) progress_show(&p);
@@ -510,7 +532,7 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
         if (r == DN_ERROR) {
             if (p.live.shown) { p.stopped = 1; progress_show(&p); }
             rc = dn_fail(ctx, "RuntimeError", "%%fit stopped in epoch %d after step %ld of %ld: %s",
-                         e, p.step, steps, err);
+                         e, p.step, p.steps, err);
             break;
         }
         p.seconds = dn_mono_s() - p.live.t0;
@@ -529,7 +551,7 @@ static int run_fit(dn_ctx *ctx, const dn_call *call)
                              saved[0] ? "; saved before: " : "", saved);
             } else {
                 rc = dn_fail(ctx, "KeyboardInterrupt", "%%fit stopped in epoch %d of %ld after step %ld "
-                             "of %ld: %s has the weights of that step%s%s%s", e, epochs, p.step, steps,
+                             "of %ld: %s has the weights of that step%s%s%s", e, epochs, p.step, p.steps,
                              name, p.step ? "" : " (none of this epoch)", saved[0] ? "; saved: " : "",
                              saved);
             }
@@ -623,6 +645,8 @@ static int run_evaluate(dn_ctx *ctx, const dn_call *call)
     }
     progress p;
     progress_init(&p, ctx, "Evaluating", s.src->ops->batches(s.src), 0);
+    p.src = s.batches ? s.src : NULL;
+    s.used = 1;
     p.has_metrics = 1;
     dn_callbacks cb = { .user = &p, .on_batch = on_pass_batch, .should_stop = should_stop };
     dn_metrics m;
@@ -689,6 +713,30 @@ static int describe_rows(dn_array *a, dn_batches *b, const dn_ws_model *wm, long
     return 0;
 }
 
+/* Takes the rows of files that were left out (they could not be decoded, so the model
+ * never saw them) out of predictions described by describe_rows: no made-up rows. */
+static int drop_left_out(dn_array *a, dn_batches *b)
+{
+    dn_dir_source *d = dn_batches_dir(b);
+    long n = a->shape[0], dim = a->ndim == 2 ? a->shape[1] : 1, k = 0;
+    if (!dn_dir_source_left_out(d)) return 0;
+    for (long i = 0; i < n; i++) {
+        if (dn_dir_source_is_left_out(d, i)) {
+            free(a->filenames[i]);
+            continue;
+        }
+        if (k != i) {
+            memmove(a->data + k * dim, a->data + i * dim, (size_t)dim * sizeof(float));
+            a->filenames[k] = a->filenames[i];
+            if (a->labels) a->labels[k] = a->labels[i];
+        }
+        k++;
+    }
+    a->shape[0] = k;
+    a->size = k * dim;
+    return 0;
+}
+
 static int run_predict(dn_ctx *ctx, const dn_call *call)
 {
     static const char *const keys[] = { "as", "batch_size", NULL };
@@ -722,7 +770,10 @@ static int run_predict(dn_ctx *ctx, const dn_call *call)
                        "order every epoch and the predictions could not be matched to their files; "
                        "make it with shuffle=False: %%batches %s DIR shuffle=False", bn, bn);
     }
-    long rows = s.src->ops->count(s.src), dim = dn_model_output_size(wm->m);
+    /* batch ids are positions among every file found; rows of files left out are
+     * taken away afterwards (drop_left_out) */
+    long rows = s.batches ? dn_dir_source_count(dn_batches_dir(s.batches)) : s.src->ops->count(s.src);
+    long dim = dn_model_output_size(wm->m);
     long shape[2] = { rows, dim };
     dn_array *a = dn_array_new(DN_DT_FLOAT, 2, shape, err, sizeof err);
     if (!a) {
@@ -731,11 +782,13 @@ static int run_predict(dn_ctx *ctx, const dn_call *call)
     }
     progress p;
     progress_init(&p, ctx, "Predicting", s.src->ops->batches(s.src), 0);
+    p.src = s.batches ? s.src : NULL;
+    s.used = 1;
     dn_callbacks cb = { .user = &p, .on_batch = on_pass_batch, .should_stop = should_stop };
     long done = 0;
     int r = dn_model_predict(wm->m, s.src, a->data, rows, &done, &cb, err, sizeof err);
     int is_preds = s.batches != NULL;
-    if (r == DN_OK && s.batches && describe_rows(a, s.batches, wm, dim)) {
+    if (r == DN_OK && s.batches && (describe_rows(a, s.batches, wm, dim) || drop_left_out(a, s.batches))) {
         r = DN_ERROR;
         snprintf(err, sizeof err, "out of memory");
     }
@@ -749,7 +802,7 @@ static int run_predict(dn_ctx *ctx, const dn_call *call)
         }
     }
     const char *sname = s.name;
-    long nimages = rows;
+    long nimages = a->shape[0];
     int from_batches = s.batches != NULL;
     source_fini(&s);
     if (r == DN_INTERRUPTED) {
@@ -817,7 +870,9 @@ static const char *const fit_keys[] = { "epochs=", "batch_size=", "validation=",
 const dn_command dn_commands_train[] = {
     { .name = "fit", .kind = DN_LINE, .run = run_fit, .source = __FILE__,
       .synopsis = "%fit NAME TRAIN [VALID] | NAME X Y [...]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = fit_keys,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nnnn-", .path_keys = (const char *const[]){ "save=", NULL },
+      .name_keys = (const char *const[]){ "validation=", "validation_data=", NULL }, .keywords = fit_keys,
       .help =
         "Train a compiled model, as Keras' fit and fit_generator.\n"
         "%fit NAME TRAIN [VALID] [epochs=1] [save=results/ft{epoch}.h5]\n"
@@ -854,7 +909,8 @@ const dn_command dn_commands_train[] = {
         "  %fit vgg batches val_batches save=results/ft{epoch}.h5" },
     { .name = "evaluate", .kind = DN_LINE, .run = run_evaluate, .source = __FILE__,
       .synopsis = "%evaluate NAME BATCHES | NAME X Y",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "batch_size=", "reuse=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nnn-", .keywords = (const char *const[]){ "batch_size=", "reuse=", NULL },
       .help =
         "The loss (and accuracy, when compiled with it) of a model on data, as Keras'\n"
         "evaluate: dropout off, BatchNormalization's moving statistics.\n"
@@ -864,7 +920,9 @@ const dn_command dn_commands_train[] = {
         "Example:\n  %evaluate lm x y" },
     { .name = "predict", .kind = DN_LINE, .run = run_predict, .source = __FILE__,
       .synopsis = "%predict NAME SOURCE [as=NAME]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "as=", "batch_size=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nn-", .name_keys = (const char *const[]){ "as=", NULL },
+      .keywords = (const char *const[]){ "as=", "batch_size=", NULL },
       .help =
         "A model's outputs (probabilities for a classifier) for every example of SOURCE.\n"
         "%predict NAME SOURCE [as=PREDS] [batch_size=32]\n\n"
@@ -881,7 +939,7 @@ const dn_command dn_commands_train[] = {
         "  %predict base trn_batches as=trn_features   # the inputs of a linear model" },
     { .name = "history", .kind = DN_LINE, .run = run_history, .source = __FILE__,
       .synopsis = "%history NAME",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "Every epoch of every %fit since the model was compiled (%compile, %finetune), as a\n"
         "table: loss, accuracy, validation loss and accuracy, and the learning rate it\n"

@@ -302,7 +302,7 @@ static int run_device(dn_ctx *ctx, const dn_call *call)
 const dn_command dn_commands_weights[] = {
     { .name = "save_weights", .kind = DN_LINE, .run = run_save_weights, .source = __FILE__,
       .synopsis = "%save_weights NAME FILE",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS, .args = "np-",
       .help =
         "Save a model's weights in Keras' HDF5 layout, as model.save_weights.\n"
         "%save_weights NAME FILE\n\n"
@@ -313,7 +313,7 @@ const dn_command dn_commands_weights[] = {
         "Example:\n  %save_weights vgg results/ft1.h5" },
     { .name = "load_weights", .kind = DN_LINE, .run = run_load_weights, .source = __FILE__,
       .synopsis = "%load_weights NAME FILE [by_name=False]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS,
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_PATHS | DN_COMPLETE_KEYWORDS, .args = "np-",
       .keywords = (const char *const[]){ "by_name=", NULL },
       .help =
         "Load weights saved by Keras (1, 2 or 3, TensorFlow or Theano) or by deepnb.\n"
@@ -326,7 +326,7 @@ const dn_command dn_commands_weights[] = {
         "Example:\n  %load_weights vgg results/ft3.h5" },
     { .name = "weights", .kind = DN_LINE, .run = run_weights, .source = __FILE__,
       .synopsis = "%weights NAME [LAYER]",
-      .complete = DN_COMPLETE_NAMES,
+      .complete = DN_COMPLETE_NAMES, .args = "n-",
       .help =
         "A model's weights as tables: the spreadsheet view of a network.\n"
         "%weights NAME [LAYER]\n\n"
@@ -337,7 +337,8 @@ const dn_command dn_commands_weights[] = {
         "  %weights lm" },
     { .name = "activations", .kind = DN_LINE, .run = run_activations, .source = __FILE__,
       .synopsis = "%activations NAME X [n=3]",
-      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "n=", NULL },
+      .complete = DN_COMPLETE_NAMES | DN_COMPLETE_KEYWORDS,
+      .args = "nn-", .keywords = (const char *const[]){ "n=", NULL },
       .help =
         "Each layer's outputs for the first examples of an array: a network as a chain of\n"
         "matrix products, step by step.\n"

@@ -54,6 +54,14 @@ typedef struct dn_command {
     int (*run)(dn_ctx *ctx, const dn_call *call);
     unsigned complete;       /* DN_COMPLETE_* */
     const char *const *keywords;  /* NULL-terminated, for DN_COMPLETE_KEYWORDS */
+    /* Which argument takes what, for completion (NULL: every argument takes what
+     * complete says). One letter per positional argument, the last standing for the
+     * rest: 'n' a workspace name, 'p' a path, '-' neither (keywords only); keywords are
+     * offered wherever complete has DN_COMPLETE_KEYWORDS. After KEY= the value is a path
+     * when "KEY=" is in path_keys, a workspace name when it is in name_keys, else
+     * nothing is offered. */
+    const char *args;
+    const char *const *path_keys, *const *name_keys;
     const char *source;      /* file that defines it, shown by %name?? (use __FILE__) */
 } dn_command;
 

@@ -14,6 +14,7 @@ typedef struct dn_magics {
     dn_history *history;
     dn_cancel cancel;
     char *oldpwd;          /* for %cd - */
+    char *language_doc;    /* help_links' page (dn_magics_set_language_doc) */
 } dn_magics;
 
 struct dn_ctx {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------- what commands see ---------- */
 
@@ -318,15 +319,48 @@ static int m_execute(dn_interp *self, const dn_execute_request *req, const dn_si
     return rc;
 }
 
+int dn_magics_set_language_doc(dn_interp *it, const char *path)
+{
+    dn_magics *m = (dn_magics *)it;
+    char *copy = path ? strdup(path) : NULL;
+    if (path && !copy) return -1;
+    free(m->language_doc);
+    m->language_doc = copy;
+    return 0;
+}
+
+/* help_links' page: the one set (the kernelspec's copy), else the source's (a kernel run
+ * from the build tree), else the one `meson install` put in DN_DATADIR; NULL when none
+ * exists, and then no link */
+static const char *language_doc(const dn_magics *m)
+{
+    static const char *const known[] = { DN_SOURCE_DOC, DN_DATADIR "/doc/LANGUAGE.md" };
+    if (m->language_doc && access(m->language_doc, R_OK) == 0) return m->language_doc;
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+        if (access(known[k], R_OK) == 0) return known[k];
+    return NULL;
+}
+
 static json_t *m_kernel_info(dn_interp *self)
 {
-    (void)self;
+    const char *doc = language_doc((dn_magics *)self);
     char banner[512];
     snprintf(banner, sizeof banner,
              "deepnb %s — deep learning, cell by cell%s.\n"
              "%%lsmagic lists the commands, %%name? shows one's help, !cmd runs a shell line.",
              DN_VERSION, DN_HAVE_CUDA ? " (built with CUDA)" : "");
-    return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:[{s:s, s:s}]}",
+    /* file:// and the path, percent-encoded where a URL needs it */
+    char *url = doc ? malloc(7 + 3 * strlen(doc) + 1) : NULL;
+    if (url) {
+        char *o = url + sprintf(url, "file://");
+        for (const unsigned char *p = (const unsigned char *)doc; *p; p++)
+            o += strchr("/-._~", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z')
+                 ? sprintf(o, "%c", *p) : sprintf(o, "%%%02X", *p);
+    }
+    json_t *links = json_array();
+    if (url) json_array_append_new(links, json_pack("{s:s, s:s}", "text", "deepnb cell language", "url", url));
+    free(url);
+    return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:s, s:o}",
         "implementation", "deepnb", "implementation_version", DN_VERSION,
         "language_info",
             "name", "deepnb", "version", DN_VERSION, "mimetype", "text/x-deepnb",
@@ -334,8 +368,7 @@ static json_t *m_kernel_info(dn_interp *self)
             /* closest existing modes: %commands and !lines read like shell */
             "codemirror_mode", "shell", "pygments_lexer", "bash",
         "banner", banner,
-        "help_links", "text", "deepnb cell language", "url",
-            "file://" DN_DATADIR "/doc/LANGUAGE.md");
+        "help_links", links);
 }
 
 static json_t *m_history(dn_interp *self, json_t *request)
@@ -369,6 +402,7 @@ static void m_free(dn_interp *self)
     dn_history_free(m->history);
     dn_cancel_fini(&m->cancel);
     free(m->oldpwd);
+    free(m->language_doc);
     free(m);
 }
 

@@ -1,16 +1,32 @@
 /* shell.c — posix_spawn (no fork of a kernel that may hold gigabytes) + a poll loop that
- * forwards each chunk as soon as it is read. */
+ * forwards each chunk as soon as it is read.
+ *
+ * Order: stdout and stderr are two pipes (so stderr keeps its stream name), and a
+ * command that writes to both in quick succession (`echo warn >&2; echo ok`) fills both
+ * before the loop wakes: poll cannot say which came first. So each pipe's read end is
+ * made to raise a queued real-time signal, naming its fd, at every write that gives it
+ * data (F_SETSIG + O_ASYNC, sent to this thread only, where it is blocked and read with
+ * signalfd; Linux signals every pipe write since 5.14), and the pipes are in packet
+ * mode (O_DIRECT: a read returns one write, a write over a page being split in pages).
+ * The signals queue in the order of the writes; for each, the loop reads the named
+ * pipe's next write, so the chunks come out as they were written. The order is lost
+ * only if the signal queue overflows (the kernel then sends SIGIO and both pipes are
+ * drained). Where signals or packets cannot be set up, it reads the pipes as poll
+ * reports them. */
 #include "shell.h"
 #include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +119,7 @@ typedef struct pipe_state {
     const char *name;
     char pending[4];
     size_t npending;
+    size_t last;        /* bytes the last read returned (0: none waiting) */
 } pipe_state;
 
 /* Reads once; returns 1 while the pipe is open, 0 at EOF or on error. */
@@ -111,6 +128,7 @@ static int pump(pipe_state *ps, const dn_sink *out)
     char buf[65536];
     memcpy(buf, ps->pending, ps->npending);
     ssize_t n = read(ps->fd, buf + ps->npending, sizeof buf - ps->npending);
+    ps->last = n > 0 ? (size_t)n : 0;
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
     if (n <= 0) {
         if (ps->npending && out) out->stream(out->ctx, ps->name, ps->pending, ps->npending);
@@ -123,6 +141,94 @@ static int pump(pipe_state *ps, const dn_sink *out)
     ps->npending = total - whole;
     memcpy(ps->pending, buf + whole, ps->npending);
     return 1;
+}
+
+/* Reads until the pipe is empty (it is non-blocking); returns 0 at EOF or on error. */
+static int drain(pipe_state *ps, const dn_sink *out)
+{
+    for (;;) {
+        if (!pump(ps, out)) return 0;
+        int avail = 0;
+        if (ioctl(ps->fd, FIONREAD, &avail) != 0 || avail == 0) return 1;
+    }
+}
+
+/* Reads the next write of a packet-mode pipe: its first page and, while pages come
+ * whole, the rest of it. 0 at EOF or on error. */
+static int read_write(pipe_state *ps, const dn_sink *out)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    do {
+        if (!pump(ps, out)) return 0;
+    } while (ps->last > 0 && (long)ps->last == page);
+    return 1;
+}
+
+/* The writes' order (see the top of the file): 0 with *sigfd set, -1 where signals
+ * cannot be used (then *sigfd is -1 and nothing changed). */
+static int order_signals(pipe_state ps[2], int packets, sigset_t *old, int *sigfd)
+{
+    *sigfd = -1;
+    if (!packets) return -1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN + 7);
+    sigaddset(&set, SIGIO);
+    if (pthread_sigmask(SIG_BLOCK, &set, old) != 0) return -1;
+    struct f_owner_ex me = { F_OWNER_TID, gettid() };
+    int ok = 1;
+    for (int k = 0; ok && k < 2; k++) {
+        int fl = fcntl(ps[k].fd, F_GETFL);
+        /* a packet a slot: room for many small writes before the writer waits */
+        fcntl(ps[k].fd, F_SETPIPE_SZ, 1 << 20);
+        ok = fl >= 0 && fcntl(ps[k].fd, F_SETOWN_EX, &me) == 0
+             && fcntl(ps[k].fd, F_SETSIG, SIGRTMIN + 7) == 0
+             && fcntl(ps[k].fd, F_SETFL, fl | O_ASYNC | O_NONBLOCK) == 0;
+    }
+    if (ok) *sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (*sigfd < 0) {
+        for (int k = 0; k < 2; k++) {
+            int fl = fcntl(ps[k].fd, F_GETFL);
+            if (fl >= 0) fcntl(ps[k].fd, F_SETFL, (fl & ~O_ASYNC) | O_NONBLOCK);
+        }
+        pthread_sigmask(SIG_SETMASK, old, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* After the pipes are closed (no more signals can come): takes the ones still queued
+ * for this thread, so none fires once unblocked, and unblocks. */
+static void order_signals_end(int sigfd, const sigset_t *old)
+{
+    if (sigfd < 0) return;
+    close(sigfd);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN + 7);
+    sigaddset(&set, SIGIO);
+    struct timespec zero = { 0, 0 };
+    while (sigtimedwait(&set, NULL, &zero) > 0) {}
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Drains the pipes the queued signals name, in the order the writes happened. */
+static void drain_in_order(int sigfd, pipe_state ps[2], int *open_pipes, const dn_sink *out)
+{
+    struct signalfd_siginfo si[64];
+    ssize_t n;
+    while ((n = read(sigfd, si, sizeof si)) > 0) {
+        for (size_t i = 0; i < (size_t)n / sizeof *si; i++)
+            for (int k = 0; k < 2; k++) {
+                int overflow = si[i].ssi_signo == (uint32_t)SIGIO;
+                if (ps[k].fd < 0 || (!overflow && (int)si[i].ssi_fd != ps[k].fd)) continue;
+                if (!(overflow ? drain(&ps[k], out) : read_write(&ps[k], out))) {
+                    close(ps[k].fd);
+                    ps[k].fd = -1;
+                    (*open_pipes)--;
+                }
+            }
+    }
 }
 
 static int spawn(char *const argv[], int out_w, int err_w, pid_t *pid, char *err, size_t errlen)
@@ -161,22 +267,30 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
                               int *code, char *err, size_t errlen)
 {
     int po[2], pe[2];
-    if (pipe2(po, O_CLOEXEC) < 0) {
+    /* packet mode (see the top), where the system has it */
+    int mode = O_CLOEXEC | O_DIRECT;
+    if (pipe2(po, mode) < 0 && (mode = O_CLOEXEC, pipe2(po, mode) < 0)) {
         snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
         return DN_SHELL_FAILED;
     }
-    if (pipe2(pe, O_CLOEXEC) < 0) {
+    if (pipe2(pe, mode) < 0) {
         snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
         close(po[0]); close(po[1]);
         return DN_SHELL_FAILED;
     }
     dn_cancel_reap(c);
+    /* the order signals are set up before the child can write */
+    pipe_state ps[2] = { { po[0], "stdout", {0}, 0, 0 }, { pe[0], "stderr", {0}, 0, 0 } };
+    sigset_t old_mask;
+    int sigfd;
+    order_signals(ps, mode & O_DIRECT, &old_mask, &sigfd);
     pid_t pid;
     int rc = spawn(argv, po[1], pe[1], &pid, err, errlen);
     close(po[1]);
     close(pe[1]);
     if (rc < 0) {
         close(po[0]); close(pe[0]);
+        order_signals_end(sigfd, &old_mask);
         return DN_SHELL_FAILED;
     }
     atomic_store(&c->pgid, (int)pid);
@@ -184,7 +298,6 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
     int sent = 0;   /* 0 nothing, 1 SIGINT, 2 SIGTERM, 3 SIGKILL */
     double asked_at = 0;
 
-    pipe_state ps[2] = { { po[0], "stdout", {0}, 0 }, { pe[0], "stderr", {0}, 0 } };
     int open_pipes = 2, exited = 0, status = 0;
     double exited_at = 0;
     for (;;) {
@@ -223,19 +336,41 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
             if (!group_alive && (!open_pipes || sent || now_s() - exited_at > 0.5)) break;
             if (sent == 3 && now_s() - asked_at > 3.0) break;
         }
-        struct pollfd fds[3];
-        int nf = 0, map[3];
+        struct pollfd fds[4];
+        int nf = 0, map[4];
+        /* with the signals, a pipe is read when its signal says so; poll only tells its end */
         for (int k = 0; k < 2; k++)
-            if (ps[k].fd >= 0) { fds[nf] = (struct pollfd){ ps[k].fd, POLLIN, 0 }; map[nf++] = k; }
+            if (ps[k].fd >= 0) {
+                fds[nf] = (struct pollfd){ ps[k].fd, sigfd < 0 ? POLLIN : 0, 0 };
+                map[nf++] = k;
+            }
         fds[nf] = (struct pollfd){ c->wake[0], POLLIN, 0 };
         map[nf++] = -1;
+        if (sigfd >= 0) {
+            fds[nf] = (struct pollfd){ sigfd, POLLIN, 0 };
+            map[nf++] = -2;
+        }
         /* short timeout: the loop also notices the shell's exit and the escalation times */
         int n = poll(fds, (nfds_t)nf, exited ? 20 : 50);
         if (n < 0 && errno != EINTR) break;
+        if (sigfd >= 0) drain_in_order(sigfd, ps, &open_pipes, out);
         for (int k = 0; n > 0 && k < nf; k++) {
-            if (!fds[k].revents) continue;
+            if (!fds[k].revents || map[k] == -2) continue;
             if (map[k] < 0) { drain_wake(c); continue; }
             pipe_state *p = &ps[map[k]];
+            if (p->fd < 0) continue;   /* closed above */
+            if (sigfd >= 0) {
+                /* the writers are gone: what is left was signalled and read above */
+                if (fds[k].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+                    drain_in_order(sigfd, ps, &open_pipes, out);
+                    if (p->fd >= 0 && !drain(p, out)) {
+                        close(p->fd);
+                        p->fd = -1;
+                        open_pipes--;
+                    }
+                }
+                continue;
+            }
             if (!pump(p, out) || (fds[k].revents & (POLLERR | POLLNVAL))) {
                 close(p->fd);
                 p->fd = -1;
@@ -243,12 +378,14 @@ dn_shell_outcome dn_shell_run(dn_cancel *c, char *const argv[], const dn_sink *o
             }
         }
     }
+    if (sigfd >= 0) drain_in_order(sigfd, ps, &open_pipes, out);
     for (int k = 0; k < 2; k++) {
         if (ps[k].fd >= 0) {
             if (ps[k].npending) out->stream(out->ctx, ps[k].name, ps[k].pending, ps[k].npending);
             close(ps[k].fd);
         }
     }
+    order_signals_end(sigfd, &old_mask);
     if (!exited) {   /* poll failed: don't leave the shell running or a zombie behind */
         atomic_store(&c->pgid, 0);
         kill(-pid, SIGKILL);

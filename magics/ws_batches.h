@@ -4,7 +4,7 @@
  *
  * A command using batches in a cell calls dn_batches_attach(b, ctx) first and
  * dn_batches_attach(b, NULL) before it returns: warnings the images raise while they
- * are decoded (a damaged file delivered black) then reach that cell's stderr. Warnings
+ * are decoded (a file that cannot be decoded and is left out) then reach that cell's stderr. Warnings
  * raised with no cell attached are kept and shown at the next attach. */
 #ifndef DN_WS_BATCHES_H
 #define DN_WS_BATCHES_H

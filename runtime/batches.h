@@ -38,11 +38,15 @@ typedef struct dn_batch_source_ops {
      * decoding, no random augmentation); order and batch size may differ. 0: no such
      * promise. */
     uint64_t (*fingerprint)(dn_batch_source *self, char *err, size_t errlen);
+    /* Ids are below this (a folder's file count, when some files are left out of its
+     * epochs). NULL: below count(). */
+    long (*ids)(dn_batch_source *self);
     /* Instead of reset: starts the next epoch and finishes it at once without producing
      * its data, leaving the source as reset then next..next would have. Writes the
-     * epoch's ids in order into ids (count() of them) and the batch sizes into sizes
-     * (batches() of them). 0 or -1 + err. */
-    int (*skip_epoch)(dn_batch_source *self, long *ids, int *sizes, char *err, size_t errlen);
+     * epoch's ids in order into ids (room for ids() of them), its batch sizes into sizes
+     * (room for as many), and their counts into *n and *nb. 0 or -1 + err. */
+    int (*skip_epoch)(dn_batch_source *self, long *ids, int *sizes, long *n, long *nb,
+                      char *err, size_t errlen);
 } dn_batch_source_ops;
 
 struct dn_batch_source {

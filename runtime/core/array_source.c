@@ -106,15 +106,18 @@ static uint64_t as_fingerprint(dn_batch_source *self, char *err, size_t errlen)
     return h ? h : 1;
 }
 
-static int as_skip_epoch(dn_batch_source *self, long *ids, int *sizes, char *err,
-                         size_t errlen)
+static int as_skip_epoch(dn_batch_source *self, long *ids, int *sizes, long *n, long *nb,
+                         char *err, size_t errlen)
 {
     array_source *s = (array_source *)self;
     if (as_reset(self, err, errlen))
         return DN_ERROR;
     memcpy(ids, s->order, (size_t)s->count * sizeof(long));
-    for (long j = 0, left = s->count; left > 0; j++, left -= s->batch_size)
+    long j = 0;
+    for (long left = s->count; left > 0; j++, left -= s->batch_size)
         sizes[j] = (int)(left < s->batch_size ? left : s->batch_size);
+    *n = s->count;
+    *nb = j;
     s->pos = s->count;
     return DN_OK;
 }

@@ -103,8 +103,8 @@ static reuse_plan plan_reuse(dn_model *m, dn_batch_source *src, int train)
     p.cut = cut;
     p.feat = top->out_size;
     p.y_dim = (int)dn_model_output_size(m);
-    p.e = dn_reuse_entry_for(state, source, prefix, cut, src->ops->count(src), p.feat, p.y_dim,
-                             why, sizeof why);
+    long ids = src->ops->ids ? src->ops->ids(src) : src->ops->count(src);
+    p.e = dn_reuse_entry_for(state, source, prefix, cut, ids, p.feat, p.y_dim, why, sizeof why);
     if (!p.e && train) {
         char note[1024];
         snprintf(note, sizeof note, "The outputs of the frozen layers up to %s are not kept: %s.",
@@ -120,14 +120,18 @@ static int pass_reused(dn_model *m, dn_batch_source *src, const reuse_plan *p, i
                        int epoch, const dn_callbacks *cb, dn_metrics *out, char *err,
                        size_t errlen)
 {
-    long total = src->ops->count(src), nb = src->ops->batches(src);
-    long *ids = malloc(sizeof(long) * (size_t)total);
-    int *sizes = malloc(sizeof(int) * (size_t)nb);
-    int rc = ids && sizes ? src->ops->skip_epoch(src, ids, sizes, err, errlen)
+    long room = src->ops->ids ? src->ops->ids(src) : src->ops->count(src), total = 0, nb = 0;
+    long *ids = malloc(sizeof(long) * (size_t)room);
+    int *sizes = malloc(sizeof(int) * (size_t)room);
+    int rc = ids && sizes ? src->ops->skip_epoch(src, ids, sizes, &total, &nb, err, errlen)
                           : dn_seterr(err, errlen, "out of memory for an epoch's order");
     int most = 0;
     for (long j = 0; rc == DN_OK && j < nb; j++)
         most = sizes[j] > most ? sizes[j] : most;
+    for (long i = 0; rc == DN_OK && i < total; i++)
+        if (!dn_reuse_has(p->e, ids[i]))   /* cannot happen: covers() said all are kept */
+            rc = dn_seterr(err, errlen, "the kept outputs lack example %ld: run again with "
+                           "reuse=False", ids[i]);
     float *bx = NULL, *by = NULL;
     if (rc == DN_OK) {
         bx = malloc(sizeof(float) * (size_t)most * (size_t)p->feat);
@@ -169,13 +173,11 @@ static int pass(dn_model *m, dn_batch_source *src, int train, int epoch,
     if (train && *dn_model_reuse_state(m))
         dn_reuse_set_note(dn_model_reuse_state(m), "");
     reuse_plan plan = plan_reuse(m, src, train);
-    if (plan.e) {
-        const char *top = dn_model_layer(m, plan.cut - 1)->name;
-        int whole = dn_reuse_complete(plan.e);
+    const char *top = plan.e ? dn_model_layer(m, plan.cut - 1)->name : NULL;
+    if (plan.e && dn_reuse_covers(plan.e, src->ops->count(src))) {
         if (train)
-            dn_reuse_record(*dn_model_reuse_state(m), plan.e, whole, top);
-        if (whole)
-            return pass_reused(m, src, &plan, train, epoch, cb, out, err, errlen);
+            dn_reuse_record(*dn_model_reuse_state(m), plan.e, 1, top);
+        return pass_reused(m, src, &plan, train, epoch, cb, out, err, errlen);
     }
     if (src->ops->reset(src, err, errlen))
         return DN_ERROR;
@@ -207,6 +209,8 @@ static int pass(dn_model *m, dn_batch_source *src, int train, int epoch,
         }
     }
     *out = running_mean(&r);
+    if (plan.e && train)
+        dn_reuse_record(*dn_model_reuse_state(m), plan.e, 0, top);
     return DN_OK;
 }
 

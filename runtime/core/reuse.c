@@ -20,7 +20,7 @@
 struct dn_reuse_entry {
     uint64_t source, prefix;
     int cut;
-    long count, feat;
+    long count, feat;        /* ids are below count */
     int y_dim;
     float *x, *y;            /* count * feat, count * y_dim (y after x in one block) */
     unsigned char *have;     /* per id */
@@ -288,7 +288,12 @@ dn_reuse_entry *dn_reuse_entry_for(dn_reuse **rp, uint64_t source, uint64_t pref
     return e;
 }
 
-int dn_reuse_complete(const dn_reuse_entry *e) { return e->filled == e->count; }
+int dn_reuse_covers(const dn_reuse_entry *e, long need) { return e->filled >= need; }
+
+int dn_reuse_has(const dn_reuse_entry *e, long id)
+{
+    return id >= 0 && id < e->count && e->have[id];
+}
 
 void dn_reuse_put(dn_reuse_entry *e, const long *ids, int n, const float *x, const float *y)
 {
@@ -320,7 +325,7 @@ void dn_reuse_get(const dn_reuse_entry *e, const long *ids, int n, float *x, flo
 void dn_reuse_record(dn_reuse *r, const dn_reuse_entry *e, int reused, const char *layer)
 {
     char n[32], size[32], where[600];
-    count_str(n, sizeof n, e->count);
+    count_str(n, sizeof n, e->filled);
     size_str(size, sizeof size, (double)e->bytes);
     if (e->on_disk)
         snprintf(where, sizeof where, "%s on disk in %s, freed when the kernel ends", size, e->dir);

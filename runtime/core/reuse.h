@@ -40,7 +40,7 @@ uint64_t dn_model_prefix_fingerprint(const dn_model *m, int cut);
 
 /* ---- in reuse.c */
 void dn_reuse_free(dn_reuse *r);
-/* The entry for (source, prefix): an existing one, or a new empty one in memory when it
+/* The entry for (source, prefix), for ids below count: an existing one, or a new empty one in memory when it
  * fits (half of what the machine and the process's cgroup have available, or
  * DEEPNB_REUSE_MEMORY bytes), else in an unlinked file on disk (DEEPNB_CACHE_DIR,
  * $XDG_CACHE_HOME/deepnb or ~/.cache/deepnb) when the disk keeps 1 GiB free besides.
@@ -49,8 +49,11 @@ void dn_reuse_free(dn_reuse *r);
 dn_reuse_entry *dn_reuse_entry_for(dn_reuse **r, uint64_t source, uint64_t prefix, int cut,
                                    long count, long feat, int y_dim, char *err,
                                    size_t errlen);
-/* whether every example's output is kept */
-int dn_reuse_complete(const dn_reuse_entry *e);
+/* whether at least need examples' outputs are kept (a source's count: its epochs hold
+ * every example it can still give, so that many kept means all of them) */
+int dn_reuse_covers(const dn_reuse_entry *e, long need);
+/* whether example id's output is kept */
+int dn_reuse_has(const dn_reuse_entry *e, long id);
 /* Keeps rows x (n * feat) and y (n * y_dim, or NULL when y_dim is 0) for ids. Ids out of
  * range are ignored. */
 void dn_reuse_put(dn_reuse_entry *e, const long *ids, int n, const float *x, const float *y);

@@ -1,13 +1,22 @@
 /* dirsource.c — flow_from_directory: the folder scan, then worker threads that
  * decode images into a ring of batch slots ahead of the consumer.
  *
- * The work is one endless stream of batches numbered B = epoch * nb + j. A worker
- * takes the next image of the stream (under the lock), decodes it unlocked, and
- * counts it done in its slot (B mod nslots). Workers may only start batch B when
- * B < released + nslots (the slot is free) and epoch(B) <= the consumer's epoch + 1
- * (two epoch orders are kept). The consumer hands out batches in order and releases
- * one when it is asked for the next, as batches.h promises. reset() mid-epoch marks
- * the rest of the epoch skipped: workers count those images done without decoding. */
+ * The work is one endless stream of batches: epoch e's plan (its order, with the files
+ * left out so far removed) holds nb(e) batches numbered from start(e) = start(e-1) +
+ * nb(e-1). A worker takes the next image of the stream (under the lock), decodes it
+ * unlocked, and counts it done in its slot (B mod nslots). Workers may only start batch
+ * B when B < released + nslots (the slot is free); they plan epoch e+1 only when every
+ * image of epoch e is done (so the plan leaves out every file epoch e found it could
+ * not decode, whatever the threads' timing) and e+1 <= the consumer's epoch + 1 (two
+ * plans are kept). The consumer hands out batches in order and releases one when it
+ * is asked for the next, as batches.h promises. reset() mid-epoch marks the rest of
+ * the epoch skipped: workers count those images done without decoding.
+ *
+ * A decode that fails for a reason that may pass (image.h: out of memory, a failing
+ * read) is tried again after a pause, a few times; if it still fails, the batch is
+ * served as an error and nothing is remembered about the file. A file that cannot be
+ * decoded is left out: its place in its batch is dropped (the batch comes short, or is
+ * not served at all if nothing is left of it) and later plans do not hold it. */
 #include "data/dirsource.h"
 #include "core/rng.h"
 #include "data/image.h"
@@ -21,15 +30,31 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+/* tries of one image before a passing failure is given up on, and the first pause
+ * between them (each pause four times the one before: 10, 40, 160, 640 ms) */
+enum { DECODE_TRIES = 5, FIRST_PAUSE_MS = 10 };
+
 typedef struct slot {
     float *x, *y;
-    long *ids;
+    long *ids;      /* -1 where the file was left out (or its decode gave up) */
     long batch;     /* which stream batch occupies the slot (-1: none yet) */
-    int n, done;
+    int n, done;    /* places in the batch, and places finished */
+    int kept;       /* images decoded into it */
+    char failed[400];   /* set when a passing failure outlasted its tries */
 } slot;
+
+typedef struct plan {
+    long epoch;     /* -1: none */
+    long *order;    /* the epoch's files in serving order */
+    long n, nb;     /* files and batches planned */
+    long start;     /* stream number of the first batch */
+    long dropped;   /* files left out while this epoch was decoded (short batches) */
+    long empty;     /* batches with nothing left to serve */
+} plan;
 
 typedef struct worker {
     dn_dir_source *src;
@@ -48,10 +73,10 @@ struct dn_dir_source {
     long n;
     char **files;          /* relative names, unshuffled order */
     int *labels;
-    unsigned char *bad;    /* per file: failed to decode once (then never retried) */
+    unsigned char *bad;    /* per file: cannot be decoded, left out for good */
+    long nbad;
     long skipped;
 
-    long nb;               /* batches per epoch */
     size_t img_floats;     /* floats per image */
 
     pthread_mutex_t mu;
@@ -60,18 +85,18 @@ struct dn_dir_source {
     worker *workers;
     int nslots;
     slot *slots;
-    long *perm[2];
-    long perm_epoch[2];
-    long task_batch, task_i;   /* next image of the stream to hand a worker */
+    plan plans[2];             /* epoch e's plan is plans[e & 1] */
+    long task_epoch, task_batch, task_i;   /* next image of the stream to hand a worker */
+    long pending;              /* images handed out and not yet done */
     long released;             /* stream batches before this are handed back */
     long skip_before;          /* stream batches before this are not decoded */
-    long epoch, served;        /* the consumer's epoch and batches served in it */
-    int holding;               /* the consumer holds batch epoch*nb + served - 1 */
+    long epoch, served;        /* the consumer's epoch and batches of its plan passed */
+    int holding;               /* the consumer holds batch start(epoch) + served - 1 */
     int stop;
     char fatal[256];
     char **warnq;              /* decode warnings waiting for the consumer's thread */
     int warnq_n, warnq_cap;
-    long decode_failures, decoded;
+    long retries, decoded;
 };
 
 static const dn_batch_source_ops dir_ops;
@@ -383,24 +408,39 @@ static int scan(dn_dir_source *s, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- workers */
 
-static long batch_len(const dn_dir_source *s, long j)
+/* Makes epoch e's plan (caller holds the lock; every image of epoch e-1 is done, and
+ * plans[e & 1] is no longer used). The order is drawn over all files from (seed, e),
+ * then the files left out are taken away, so the others keep their relative order. */
+static void make_plan(dn_dir_source *s, long e)
 {
-    long bs = s->opt.batch_size;
-    return j == s->nb - 1 ? s->n - j * bs : bs;
-}
-
-/* Makes the order of epoch e (caller holds the lock; e's slot is no longer used). */
-static void make_perm(dn_dir_source *s, long e)
-{
-    long *p = s->perm[e & 1];
+    plan *p = &s->plans[e & 1];
+    long *o = p->order;
     for (long i = 0; i < s->n; i++)
-        p[i] = i;
+        o[i] = i;
     if (s->opt.shuffle) {
         dn_rng r;
         dn_rng_seed_stream(&r, s->opt.seed, (uint64_t)e);
-        dn_rng_shuffle(&r, p, s->n);
+        dn_rng_shuffle(&r, o, s->n);
     }
-    s->perm_epoch[e & 1] = e;
+    long k = 0;
+    for (long i = 0; i < s->n; i++)
+        if (!s->bad[o[i]])
+            o[k++] = o[i];
+    const plan *prev = &s->plans[(e + 1) & 1];
+    p->epoch = e;
+    p->n = k;
+    p->nb = (k + s->opt.batch_size - 1) / s->opt.batch_size;
+    p->start = e == 0 ? 0 : prev->start + prev->nb;
+    p->dropped = p->empty = 0;
+}
+
+/* The consumer's plan (caller holds the lock). */
+static plan *current(dn_dir_source *s)
+{
+    plan *p = &s->plans[s->epoch & 1];
+    if (p->epoch != s->epoch)
+        make_plan(s, s->epoch);
+    return p;
 }
 
 static void queue_warning(dn_dir_source *s, const char *msg)
@@ -425,96 +465,164 @@ static void to_gray(const float *rgb, float *out, size_t npx)
         out[p] = 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+/* One worker's scratch for decoding. */
+typedef struct scratch {
+    dn_resizer *rz;
+    dn_image img;
+    unsigned char *fb;
+    size_t fcap;
+    float *rgb;     /* grayscale: resized as RGB here, then reduced to one channel */
+} scratch;
+
+enum { DECODED, LEFT_OUT, GAVE_UP };
+
+/* Decodes file f into x (called unlocked). A failure that may pass is tried again,
+ * DECODE_TRIES times in all with growing pauses; err says why on failure. */
+static int decode(dn_dir_source *s, scratch *w, long f, float *x, char *err, size_t errlen)
+{
+    const dn_dir_options *o = &s->opt;
+    char path[PATH_MAX];
+    int k = snprintf(path, sizeof path, "%s/%s", s->dir, s->files[f]);
+    if (k < 0 || (size_t)k >= sizeof path) {
+        snprintf(err, errlen, "path too long");
+        return LEFT_OUT;
+    }
+    float *px = w->rgb ? w->rgb : x;
+    long pause = FIRST_PAUSE_MS, waited = 0;
+    for (int t = 1;; t++) {
+        errno = 0;
+        if (dn_decode_resize_file(w->rz, path, o->exact, &w->img, &w->fb, &w->fcap, px, o->width,
+                                  o->height, o->preprocess, err, errlen) == 0) {
+            if (w->rgb)
+                to_gray(w->rgb, x, (size_t)o->width * o->height);
+            return DECODED;
+        }
+        if (!dn_image_error_transient(errno))
+            return LEFT_OUT;
+        pthread_mutex_lock(&s->mu);
+        int stop = s->stop;
+        if (!stop && t < DECODE_TRIES)
+            s->retries++;
+        pthread_mutex_unlock(&s->mu);
+        if (stop || t == DECODE_TRIES) {
+            size_t u = strlen(err);
+            snprintf(err + u, errlen - u, " (still failing after %d tries over %.1f s)", t,
+                     waited / 1000.0);
+            return GAVE_UP;
+        }
+        sleep_ms(pause);
+        waited += pause;
+        pause *= 4;
+    }
+}
+
+/* Counts one place of slot sl done (caller holds the lock). */
+static void place_done(dn_dir_source *s, slot *sl, plan *p)
+{
+    if (++sl->done < sl->n)
+        return;
+    if (!sl->kept && !sl->failed[0] && sl->batch >= s->skip_before)
+        p->empty++;
+    pthread_cond_broadcast(&s->done_cv);
+}
+
 static void *work(void *arg)
 {
-    worker *w = arg;
-    dn_dir_source *s = w->src;
-    dn_image img = {0};
-    unsigned char *fb = NULL;
-    size_t fcap = 0;
-    dn_resizer *rz = dn_resizer_new();
+    worker *wk = arg;
+    dn_dir_source *s = wk->src;
     const dn_dir_options *o = &s->opt;
-    /* grayscale: resized as RGB here, then reduced to one channel */
-    float *rgb = o->channels == 1 ? malloc(sizeof(float) * 3 * o->width * o->height) : NULL;
-    if (o->channels == 1 && !rgb) {
-        dn_resizer_free(rz);
-        rz = NULL;
-    }
+    scratch w = {.rz = dn_resizer_new()};
+    if (o->channels == 1)
+        w.rgb = malloc(sizeof(float) * 3 * o->width * o->height);
+    int ready = w.rz && (o->channels != 1 || w.rgb);
     pthread_mutex_lock(&s->mu);
-    if (!rz)
+    if (!ready)
         snprintf(s->fatal, sizeof s->fatal, "out of memory starting a decoding thread");
-    while (!s->stop && rz) {
-        long B = s->task_batch, e = B / s->nb, j = B % s->nb;
-        if (B >= s->released + s->nslots || e > s->epoch + 1) {
+    while (!s->stop && ready) {
+        plan *p = &s->plans[s->task_epoch & 1];
+        long B = s->task_batch;
+        if (B == p->start + p->nb) {
+            /* the task epoch is all handed out: plan the next once it is all done */
+            long e = s->task_epoch + 1;
+            if (e > s->epoch + 1 || s->pending > 0) {
+                pthread_cond_wait(&s->work_cv, &s->mu);
+                continue;
+            }
+            if (s->plans[e & 1].epoch != e)
+                make_plan(s, e);
+            s->task_epoch = e;
+            continue;
+        }
+        if (B >= s->released + s->nslots) {
             pthread_cond_wait(&s->work_cv, &s->mu);
             continue;
         }
-        if (s->perm_epoch[e & 1] != e)
-            make_perm(s, e);
+        long j = B - p->start;
         slot *sl = &s->slots[B % s->nslots];
         long i = s->task_i;
         if (i == 0) {
             sl->batch = B;
-            sl->n = (int)batch_len(s, j);
-            sl->done = 0;
+            sl->n = (int)(j == p->nb - 1 ? p->n - j * o->batch_size : o->batch_size);
+            sl->done = sl->kept = 0;
+            sl->failed[0] = 0;
         }
         if (++s->task_i == sl->n) {
             s->task_batch++;
             s->task_i = 0;
         }
-        if (B >= s->skip_before) {
-            long f = s->perm[e & 1][j * o->batch_size + i];
-            int known_bad = s->bad[f];
-            pthread_mutex_unlock(&s->mu);
-
-            char path[PATH_MAX], err[200];
-            float *x = sl->x + (size_t)i * s->img_floats;
-            float *px = rgb ? rgb : x;
-            int k = snprintf(path, sizeof path, "%s/%s", s->dir, s->files[f]);
-            int ok = k > 0 && (size_t)k < sizeof path && !known_bad;
-            if (known_bad)
-                err[0] = 0;
-            else if (!ok)
-                snprintf(err, sizeof err, "path too long");
-            else
-                ok = dn_decode_resize_file(rz, path, o->exact, &img, &fb, &fcap, px, o->width,
-                                           o->height, o->preprocess, err, sizeof err) == 0;
-            int failed = !ok;
-            if (failed) {
-                static const unsigned char black[3];
-                char e2[8];
-                dn_resize_rgb(rz, black, 1, 1, px, o->width, o->height, o->preprocess, e2, sizeof e2);
-            }
-            if (rgb)
-                to_gray(rgb, x, (size_t)o->width * o->height);
-            if (sl->y) {
-                float *y = sl->y + (size_t)i * s->nclasses;
-                memset(y, 0, sizeof(float) * s->nclasses);
-                y[s->labels[f]] = 1.0f;
-            }
-            sl->ids[i] = f;
-
-            pthread_mutex_lock(&s->mu);
-            s->decoded++;
-            if (failed && !s->bad[f]) {
-                char msg[PATH_MAX + 300];
-                s->bad[f] = 1;
-                snprintf(msg, sizeof msg, "could not decode %s: %s; it is used as a black image",
-                         s->files[f], err);
-                s->decode_failures++;
-                queue_warning(s, msg);
-            }
+        long f = p->order[j * o->batch_size + i];
+        sl->ids[i] = -1;
+        if (B < s->skip_before || s->bad[f]) {
+            place_done(s, sl, p);
+            continue;
         }
-        if (++sl->done == sl->n)
-            pthread_cond_broadcast(&s->done_cv);
+        s->pending++;
+        pthread_mutex_unlock(&s->mu);
+
+        char err[300];
+        float *x = sl->x + (size_t)i * s->img_floats;
+        int r = decode(s, &w, f, x, err, sizeof err);
+        if (r == DECODED && sl->y) {
+            float *y = sl->y + (size_t)i * s->nclasses;
+            memset(y, 0, sizeof(float) * s->nclasses);
+            y[s->labels[f]] = 1.0f;
+        }
+
+        pthread_mutex_lock(&s->mu);
+        s->decoded++;
+        if (r == DECODED) {
+            sl->ids[i] = f;
+            sl->kept++;
+        } else if (r == LEFT_OUT) {
+            char msg[PATH_MAX + 400];
+            s->bad[f] = 1;
+            s->nbad++;
+            p->dropped++;
+            snprintf(msg, sizeof msg, "could not decode %s: %s; it is left out", s->files[f], err);
+            queue_warning(s, msg);
+        } else if (!sl->failed[0]) {
+            snprintf(sl->failed, sizeof sl->failed, "could not decode %s: %s; it was not left "
+                     "out, as this may pass (memory or reading): run the command again",
+                     s->files[f], err);
+        }
+        place_done(s, sl, p);
+        if (--s->pending == 0)
+            pthread_cond_broadcast(&s->work_cv);
     }
-    if (!rz)
+    if (!ready)
         pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->mu);
-    dn_resizer_free(rz);
-    free(rgb);
-    dn_image_fini(&img);
-    free(fb);
+    dn_resizer_free(w.rz);
+    free(w.rgb);
+    dn_image_fini(&w.img);
+    free(w.fb);
     return NULL;
 }
 
@@ -536,13 +644,21 @@ static void deliver_warnings(dn_dir_source *s)
     pthread_mutex_lock(&s->mu);
 }
 
+/* Hands back batches up to B (caller holds the lock). */
+static void release_to(dn_dir_source *s, long B)
+{
+    if (s->released < B) {
+        s->released = B;
+        pthread_cond_broadcast(&s->work_cv);
+    }
+}
+
 /* Hands back the batch the consumer holds (caller holds the lock). */
 static void release_held(dn_dir_source *s)
 {
     if (s->holding) {
         s->holding = 0;
-        s->released++;
-        pthread_cond_broadcast(&s->work_cv);
+        release_to(s, s->released + 1);
     }
 }
 
@@ -559,32 +675,69 @@ static int wait_batch(dn_dir_source *s, long B, char *err, size_t errlen)
     return 0;
 }
 
+/* Closes the gaps the files left out made in a complete slot: its kept images first. */
+static void compact(dn_dir_source *s, slot *sl)
+{
+    int k = 0;
+    for (int i = 0; i < sl->n; i++) {
+        if (sl->ids[i] < 0)
+            continue;
+        if (k != i) {
+            memmove(sl->x + (size_t)k * s->img_floats, sl->x + (size_t)i * s->img_floats,
+                    sizeof(float) * s->img_floats);
+            if (sl->y)
+                memmove(sl->y + (size_t)k * s->nclasses, sl->y + (size_t)i * s->nclasses,
+                        sizeof(float) * s->nclasses);
+            sl->ids[k] = sl->ids[i];
+        }
+        k++;
+    }
+}
+
 static int dir_next(dn_batch_source *b, dn_batch *out, char *err, size_t errlen)
 {
     dn_dir_source *s = (dn_dir_source *)b;
     pthread_mutex_lock(&s->mu);
     release_held(s);
+    plan *p = current(s);
     int rc = 0;
-    if (s->served < s->nb) {
-        long B = s->epoch * s->nb + s->served;
+    if (p->n == 0) {
+        snprintf(err, errlen, "none of the %ld images of %s could be decoded: every one is left "
+                 "out", s->n, s->dir);
+        rc = -1;
+    }
+    while (rc == 0 && s->served < p->nb) {
+        long B = p->start + s->served;
         rc = wait_batch(s, B, err, errlen);
-        if (rc == 0) {
-            slot *sl = &s->slots[B % s->nslots];
-            memset(out, 0, sizeof *out);
-            out->n = sl->n;
-            out->x_ndim = 4;
-            out->x_shape[0] = sl->n;
-            out->x_shape[1] = s->opt.height;
-            out->x_shape[2] = s->opt.width;
-            out->x_shape[3] = s->opt.channels;
-            out->x = sl->x;
-            out->y_dim = sl->y ? s->nclasses : 0;
-            out->y = sl->y;
-            out->ids = sl->ids;
-            s->served++;
-            s->holding = 1;
-            rc = 1;
+        if (rc != 0)
+            break;
+        slot *sl = &s->slots[B % s->nslots];
+        s->served++;
+        if (sl->failed[0]) {
+            snprintf(err, errlen, "%s", sl->failed);
+            s->holding = 1;   /* counts as served: reset() starts the next epoch */
+            rc = -1;
+            break;
         }
+        if (!sl->kept) {      /* every file of the batch was left out */
+            release_to(s, B + 1);
+            continue;
+        }
+        if (sl->kept < sl->n)
+            compact(s, sl);
+        memset(out, 0, sizeof *out);
+        out->n = sl->kept;
+        out->x_ndim = 4;
+        out->x_shape[0] = sl->kept;
+        out->x_shape[1] = s->opt.height;
+        out->x_shape[2] = s->opt.width;
+        out->x_shape[3] = s->opt.channels;
+        out->x = sl->x;
+        out->y_dim = sl->y ? s->nclasses : 0;
+        out->y = sl->y;
+        out->ids = sl->ids;
+        s->holding = 1;
+        rc = 1;
     }
     deliver_warnings(s);
     pthread_mutex_unlock(&s->mu);
@@ -601,19 +754,19 @@ static int dir_reset(dn_batch_source *b, char *err, size_t errlen)
     pthread_mutex_lock(&s->mu);
     release_held(s);
     if (s->served > 0) {
-        long next_start = (s->epoch + 1) * s->nb;
+        plan *p = current(s);
+        long next_start = p->start + p->nb;
         if (s->skip_before < next_start)
             s->skip_before = next_start;
         while (rc == 0 && s->released < next_start) {
             rc = wait_batch(s, s->released, err, errlen);
-            if (rc == 0) {
-                s->released++;
-                pthread_cond_broadcast(&s->work_cv);
-            }
+            if (rc == 0)
+                release_to(s, s->released + 1);
         }
         if (rc == 0) {
             s->epoch++;
             s->served = 0;
+            current(s);
             pthread_cond_broadcast(&s->work_cv);
         }
     }
@@ -621,6 +774,21 @@ static int dir_reset(dn_batch_source *b, char *err, size_t errlen)
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
+
+/* Examples and batches of the consumer's epoch as now known: fewer than planned when
+ * files were left out while it was decoded. */
+static long epoch_size(dn_batch_source *b, int batches)
+{
+    dn_dir_source *s = (dn_dir_source *)b;
+    pthread_mutex_lock(&s->mu);
+    const plan *p = current(s);
+    long n = batches ? p->nb - p->empty : p->n - p->dropped;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static long dir_count(dn_batch_source *b) { return epoch_size(b, 0); }
+static long dir_batches(dn_batch_source *b) { return epoch_size(b, 1); }
 
 /* Same folder, same files (name, class, size, modification time, inode) and the same
  * decoding options give the same x and y per id: there is no random augmentation. */
@@ -663,39 +831,38 @@ out:
     return h;
 }
 
-/* An epoch nobody needs decoded: its batches are counted done without decoding (as
- * the rest of an epoch that reset drops), and its order is reported. */
-static int dir_skip_epoch(dn_batch_source *b, long *ids, int *sizes, char *err, size_t errlen)
+static long dir_ids(dn_batch_source *b) { return ((dn_dir_source *)b)->n; }
+
+/* An epoch nobody needs decoded: its plan is reported and its batches are counted done
+ * without decoding, as the rest of an epoch that reset drops. */
+static int dir_skip_epoch(dn_batch_source *b, long *ids, int *sizes, long *n, long *nb,
+                          char *err, size_t errlen)
 {
     dn_dir_source *s = (dn_dir_source *)b;
     if (dir_reset(b, err, errlen))
         return -1;
     pthread_mutex_lock(&s->mu);
-    long e = s->epoch, next_start = (e + 1) * s->nb;
-    if (s->perm_epoch[e & 1] != e)
-        make_perm(s, e);
-    memcpy(ids, s->perm[e & 1], sizeof(long) * s->n);
-    for (long j = 0; j < s->nb; j++)
-        sizes[j] = (int)batch_len(s, j);
+    plan *p = current(s);
+    const long bs = s->opt.batch_size, next_start = p->start + p->nb;
+    memcpy(ids, p->order, sizeof(long) * (size_t)p->n);
+    for (long j = 0; j < p->nb; j++)
+        sizes[j] = (int)(j == p->nb - 1 ? p->n - j * bs : bs);
+    *n = p->n;
+    *nb = p->nb;
     if (s->skip_before < next_start)
         s->skip_before = next_start;
     int rc = 0;
     while (rc == 0 && s->released < next_start) {
         rc = wait_batch(s, s->released, err, errlen);
-        if (rc == 0) {
-            s->released++;
-            pthread_cond_broadcast(&s->work_cv);
-        }
+        if (rc == 0)
+            release_to(s, s->released + 1);
     }
     if (rc == 0)
-        s->served = s->nb;   /* the next reset starts epoch e + 1 */
+        s->served = p->nb;   /* the next reset starts the epoch after */
     deliver_warnings(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
-
-static long dir_count(dn_batch_source *b) { return ((dn_dir_source *)b)->n; }
-static long dir_batches(dn_batch_source *b) { return ((dn_dir_source *)b)->nb; }
 
 void dn_dir_source_free(dn_dir_source *s)
 {
@@ -720,8 +887,8 @@ void dn_dir_source_free(dn_dir_source *s)
         free(s->slots[i].ids);
     }
     free(s->slots);
-    free(s->perm[0]);
-    free(s->perm[1]);
+    free(s->plans[0].order);
+    free(s->plans[1].order);
     for (int i = 0; i < s->warnq_n; i++)
         free(s->warnq[i]);
     free(s->warnq);
@@ -746,6 +913,7 @@ static const dn_batch_source_ops dir_ops = {
     .batches = dir_batches,
     .free = dir_free,
     .fingerprint = dir_fingerprint,
+    .ids = dir_ids,
     .skip_epoch = dir_skip_epoch,
 };
 
@@ -813,14 +981,15 @@ int dn_dir_source_new(const dn_dir_options *o, dn_dir_source **out, char *err, s
         return -1;
     }
     long bs = o->batch_size;
-    s->nb = (s->n + bs - 1) / bs;
     s->img_floats = (size_t)o->width * o->height * o->channels;
     s->nslots = o->prefetch + 1;
     s->slots = calloc(s->nslots, sizeof *s->slots);
     s->bad = calloc(s->n, 1);
-    s->perm[0] = malloc(sizeof(long) * s->n);
-    s->perm[1] = malloc(sizeof(long) * s->n);
-    int ok = s->slots && s->perm[0] && s->perm[1] && s->bad;
+    for (int k = 0; k < 2; k++) {
+        s->plans[k].epoch = -1;
+        s->plans[k].order = malloc(sizeof(long) * s->n);
+    }
+    int ok = s->slots && s->plans[0].order && s->plans[1].order && s->bad;
     for (int i = 0; ok && i < s->nslots; i++) {
         slot *sl = &s->slots[i];
         sl->batch = -1;
@@ -836,8 +1005,7 @@ int dn_dir_source_new(const dn_dir_options *o, dn_dir_source **out, char *err, s
         dn_dir_source_free(s);
         return -1;
     }
-    s->perm_epoch[0] = s->perm_epoch[1] = -1;
-    make_perm(s, 0);
+    make_plan(s, 0);
     int nw = o->workers > 0 ? o->workers : default_workers();
     s->workers = calloc(nw, sizeof *s->workers);
     if (!s->workers) {
@@ -890,10 +1058,51 @@ const char *dn_dir_source_dir(const dn_dir_source *s) { return s->dir; }
 const dn_dir_options *dn_dir_source_options(const dn_dir_source *s) { return &s->opt; }
 long dn_dir_source_skipped(const dn_dir_source *s) { return s->skipped; }
 
-long dn_dir_source_decode_failures(dn_dir_source *s)
+long dn_dir_source_left_out(dn_dir_source *s)
 {
     pthread_mutex_lock(&s->mu);
-    long n = s->decode_failures;
+    long n = s->nbad;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+int dn_dir_source_is_left_out(dn_dir_source *s, long i)
+{
+    pthread_mutex_lock(&s->mu);
+    int bad = i >= 0 && i < s->n && s->bad[i];
+    pthread_mutex_unlock(&s->mu);
+    return bad;
+}
+
+long dn_dir_source_left_out_text(dn_dir_source *s, char *buf, size_t len)
+{
+    enum { NAMES = 10 };
+    pthread_mutex_lock(&s->mu);
+    long n = s->nbad, shown = 0;
+    size_t u = 0;
+    if (len)
+        buf[0] = 0;
+    if (n && len) {
+        int k = snprintf(buf, len, "%ld file%s could not be decoded and %s left out:", n,
+                         n == 1 ? "" : "s", n == 1 ? "was" : "were");
+        u = k > 0 ? (size_t)k : 0;
+        for (long i = 0; i < s->n && shown < NAMES && u < len; i++)
+            if (s->bad[i]) {
+                k = snprintf(buf + u, len - u, "%s %s", shown ? "," : "", s->files[i]);
+                u += k > 0 ? (size_t)k : 0;
+                shown++;
+            }
+        if (n > shown && u < len)
+            snprintf(buf + u, len - u, ", and %ld more", n - shown);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+long dn_dir_source_retries(dn_dir_source *s)
+{
+    pthread_mutex_lock(&s->mu);
+    long n = s->retries;
     pthread_mutex_unlock(&s->mu);
     return n;
 }

@@ -11,11 +11,17 @@
  *    repeats exactly; the last batch of an epoch may be short.
  * Unreadable files are found when the folder is scanned: each file's header and end
  * marker are checked (dn_image_probe), failures are skipped with a warning naming
- * the file and counted. A file that passes that check but still fails to decode
- * later (damage in the middle of its data) keeps its place, is delivered as a black
- * image (in every epoch, without retrying), and is warned about once and counted
- * separately, so counts never change mid-training. Images are decoded by worker threads into a bounded ring of batches:
- * memory is (prefetch + 1) batches whatever the folder's size. */
+ * the file and counted. A full decode of every file at that time would cost as much
+ * as an epoch, so damage in the middle of a file is found when it is first decoded:
+ * the file is then left out for good (a warning names it, its batch comes one short,
+ * and the epochs planned afterwards do not hold it; count and batches say how many
+ * examples and batches the current epoch has as now known). A decode that fails for
+ * a reason that may pass (out of memory, a failing read: dn_image_error_transient) is
+ * tried again, five times in all with growing pauses (under a second in all), and
+ * never remembered; if it still fails, next() returns the error and the batch counts
+ * as served. No image is ever delivered black in place of a file. Images are decoded
+ * by worker threads into a bounded ring of batches: memory is (prefetch + 1) batches
+ * whatever the folder's size. */
 #ifndef DN_DATA_DIRSOURCE_H
 #define DN_DATA_DIRSOURCE_H
 
@@ -83,8 +89,15 @@ const char *dn_dir_source_dir(const dn_dir_source *s);
 const dn_dir_options *dn_dir_source_options(const dn_dir_source *s);
 /* files skipped at scan time */
 long dn_dir_source_skipped(const dn_dir_source *s);
-/* files that failed to decode since creation (delivered black) */
-long dn_dir_source_decode_failures(dn_dir_source *s);
+/* files found at decode time that cannot be decoded: left out of every batch since */
+long dn_dir_source_left_out(dn_dir_source *s);
+/* whether file i (in the unshuffled order) is left out */
+int dn_dir_source_is_left_out(dn_dir_source *s, long i);
+/* "2 files could not be decoded and were left out: cat/1.jpg, dog/7.jpg" (the first ten
+ * names, then "and N more") in buf, "" when none; returns how many are left out */
+long dn_dir_source_left_out_text(dn_dir_source *s, char *buf, size_t len);
+/* decodes tried again after a failure that may pass (out of memory, a failing read) */
+long dn_dir_source_retries(dn_dir_source *s);
 /* images decoded since creation (for tests of the prefetch bound) */
 long dn_dir_source_images_decoded(dn_dir_source *s);
 

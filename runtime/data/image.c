@@ -112,6 +112,17 @@ static int read_all(int fd, unsigned char **buf, size_t *cap, size_t *len,
     return 0;
 }
 
+int dn_image_error_transient(int errnum)
+{
+    switch (errnum) {
+    case ENOMEM: case ENOBUFS: case EMFILE: case ENFILE: case EINTR: case EAGAIN:
+    case EIO: case ETIMEDOUT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int dn_image_read_file(const char *path, unsigned char **filebuf, size_t *filecap,
                        size_t *len, char *err, size_t errlen)
 {
@@ -122,7 +133,9 @@ int dn_image_read_file(const char *path, unsigned char **filebuf, size_t *fileca
     }
     *len = 0;
     int rc = read_all(fd, filebuf, filecap, len, err, errlen);
+    int saved = errno;   /* the read's failure, not close's */
     close(fd);
+    errno = saved;
     return rc;
 }
 

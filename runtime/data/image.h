@@ -44,6 +44,14 @@ int dn_image_probe(const char *path, dn_image_info *info, char *err, size_t errl
 int dn_image_decode_mem(const unsigned char *buf, size_t n, int min_w, int min_h,
                         dn_image *out, char *err, size_t errlen);
 
+/* Whether a failure whose errno is errnum may pass if tried again: out of memory
+ * (ENOMEM, ENOBUFS), too many open files (EMFILE, ENFILE), interrupted or would block
+ * (EINTR, EAGAIN), an I/O error or time-out (EIO, ETIMEDOUT). After a failed decode
+ * errno says which kind it was: the allocation or read that failed left its errno, and
+ * the JPEG and PNG libraries' error handlers set ENOMEM for their own allocation
+ * failures and EILSEQ for bad data; a caller sets errno to 0 before the call. */
+int dn_image_error_transient(int errnum);
+
 /* Reads and decodes a file; filebuf and filecap are a reusable read buffer (may be
  * NULL/0 at first; free() it when done). */
 int dn_image_decode_file(const char *path, int min_w, int min_h, dn_image *out,

@@ -4,6 +4,7 @@
 #include "data/image.h"
 #include "data/resize.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,12 @@ typedef struct jerr {
     char msg[JMSG_LENGTH_MAX];
 } jerr;
 
+/* errno tells a caller whether trying again may help (image.h) */
 static void on_error(j_common_ptr c)
 {
     jerr *e = (jerr *)c->err;
     c->err->format_message(c, e->msg);
+    errno = c->err->msg_code == JERR_OUT_OF_MEMORY ? ENOMEM : EILSEQ;
     longjmp(e->jump, 1);
 }
 
@@ -33,6 +36,7 @@ static void on_message(j_common_ptr c, int level)
     if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) {
         jerr *e = (jerr *)c->err;
         snprintf(e->msg, sizeof e->msg, "truncated JPEG (data ends early)");
+        errno = EILSEQ;
         longjmp(e->jump, 1);
     }
 }

@@ -3,6 +3,7 @@
  * palette expanded, 16-bit samples keep their high byte). */
 #include "data/image.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,13 @@ static void on_read(png_structp png, png_bytep data, size_t len)
     m->pos += len;
 }
 
+/* errno tells a caller whether trying again may help (image.h): libpng says "Out of
+ * memory" (or "Insufficient memory") when its own allocations fail */
 static void on_error(png_structp png, png_const_charp msg)
 {
     memsrc *m = png_get_error_ptr(png);
     snprintf(m->msg, sizeof m->msg, "%s", msg);
+    errno = strcasestr(msg, "memory") ? ENOMEM : EILSEQ;
     png_longjmp(png, 1);
 }
 

@@ -1,7 +1,7 @@
 /* test_dirsource — flow_from_directory semantics of the directory batch source on
  * folders this test writes: class order, file order, counts, one-hot labels, ids,
- * partial last batch, seeded shuffles, unlabelled folders, skipped and undecodable
- * files, error messages, reset and free mid-epoch, and the prefetch bound. */
+ * partial last batch, seeded shuffles, unlabelled folders, skipped files, files left
+ * out when they cannot be decoded, failures that pass (tried again), error messages, reset and free mid-epoch, and the prefetch bound. */
 #include "data/dirsource.h"
 #include "testutil.h"
 
@@ -57,7 +57,7 @@ static void make_fixture(const char *dir)
     write_bytes(p, "this is text, named .jpg\n", 25);
     /* a PNG cut in half */
     path_of(p, sizeof p, dir, "dog/dog.0.png");
-    size_t n;
+    size_t n = 0;
     char *png = read_file(p, &n);
     path_of(p, sizeof p, dir, "cat/trunc.png");
     write_bytes(p, png, n / 2);
@@ -324,61 +324,205 @@ static void test_unlabelled(void)
     dn_dir_source_free(s);
 }
 
-/* A PNG whose header and IEND are intact but whose image data is damaged: it passes
- * the scan and fails at decode time. */
-static void test_decode_failure(void)
+/* A folder dmg/a/0.png .. (n-1).png, one colour each (R = 10 i + 5); those named in
+ * damaged get their image data damaged (header and IEND intact, the CRC no longer
+ * matches), so they pass the scan and fail at decode time. */
+static void make_damaged(const char *name, int n, const int *damaged, int ndamaged)
 {
-    char d[4200], p[4300], err[512];
-    pathf(d, sizeof d, "%s/dmg/a", root);
+    char d[4200], p[4300];
+    pathf(d, sizeof d, "%s/%s/a", root, name);
     mkdirs(d);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         pathf(p, sizeof p, "%s/%d.png", d, i);
-        write_solid_png(p, W, H, 50, 60, 70);
+        write_solid_png(p, W, H, 10 * i + 5, 60, 70);
     }
-    pathf(p, sizeof p, "%s/1.png", d);
-    size_t n;
-    unsigned char *b = (unsigned char *)read_file(p, &n);
-    for (size_t i = 0; i + 4 < n; i++)
-        if (!memcmp(b + i, "IDAT", 4)) {
-            b[i + 6] ^= 0x5a;   /* inside the compressed data: the CRC no longer matches */
-            break;
+    for (int k = 0; k < ndamaged; k++) {
+        pathf(p, sizeof p, "%s/%d.png", d, damaged[k]);
+        size_t len = 0;
+        unsigned char *b = (unsigned char *)read_file(p, &len);
+        for (size_t i = 0; i + 4 < len; i++)
+            if (!memcmp(b + i, "IDAT", 4)) {
+                b[i + 6] ^= 0x5a;   /* inside the compressed data */
+                break;
+            }
+        write_bytes(p, b, len);
+        free(b);
+    }
+}
+
+static dn_dir_source *open_plain(const char *name, int bs, int shuffle, warns *w)
+{
+    char d[4200], err[512];
+    pathf(d, sizeof d, "%s/%s", root, name);
+    dn_dir_source *s = open_src(d, bs, shuffle, 5, w, err, sizeof err);
+    CHECK(s != NULL, "open %s %s", name, s ? "" : err);
+    return s;
+}
+
+/* The ids of one epoch in delivery order (at most 16), each image's red checked
+ * against its id; the batch sizes in sizes. -1 when next() fails (err). */
+static int epoch_ids(dn_dir_source *s, long *ids, int *sizes, int *nb, int *wrong, char *err,
+                     size_t errlen)
+{
+    dn_batch_source *b = dn_dir_source_base(s);
+    dn_batch bt;
+    int n = 0, r;
+    *nb = 0;
+    while ((r = b->ops->next(b, &bt, err, errlen)) == 1) {
+        sizes[(*nb)++] = bt.n;
+        for (int i = 0; i < bt.n && n < 16; i++) {
+            ids[n++] = bt.ids[i];
+            const float *x = bt.x + (size_t)i * W * H * 3;
+            if (x[0] != 10 * bt.ids[i] + 5 || x[(W * H - 1) * 3] != 10 * bt.ids[i] + 5 || x[1] != 60)
+                (*wrong)++;
         }
-    write_bytes(p, b, n);
-    free(b);
-    pathf(d, sizeof d, "%s/dmg", root);
+    }
+    return r < 0 ? -1 : n;
+}
+
+/* A file that fails to decode is left out: its batch comes short, later epochs do not
+ * hold it, the user is told once by name, and no black image is ever delivered. */
+static void test_left_out(void)
+{
+    static const int dmg[] = {1};
+    make_damaged("dmg", 5, dmg, 1);
     warns w = {0};
+    dn_dir_source *s = open_plain("dmg", 2, 0, &w);
+    if (!s)
+        return;
+    dn_batch_source *bs = dn_dir_source_base(s);
+    CHECK(dn_dir_source_count(s) == 5 && w.n == 0 && bs->ops->batches(bs) == 3,
+          "damaged data passes the scan: 5 files, 3 batches planned");
+    long ids[16];
+    int sizes[8], nb, wrong = 0;
+    char err[512];
+    int n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == 4 && ids[0] == 0 && ids[1] == 2 && ids[2] == 3 && ids[3] == 4 && wrong == 0,
+          "epoch 0: the damaged file is left out, the others have their own pixels (%d)", n);
+    CHECK(nb == 3 && sizes[0] == 1 && sizes[1] == 2 && sizes[2] == 1,
+          "its batch came one short (%d %d %d)", sizes[0], sizes[1], sizes[2]);
+    CHECK(bs->ops->count(bs) == 4 && bs->ops->batches(bs) == 3,
+          "the epoch's count says what it delivered (%ld)", bs->ops->count(bs));
+    CHECK(dn_dir_source_left_out(s) == 1 && dn_dir_source_is_left_out(s, 1) &&
+              !dn_dir_source_is_left_out(s, 0) && w.n == 1 && strstr(w.msg[0], "a/1.png") &&
+              strstr(w.msg[0], "left out") && strstr(w.msg[0], "bad PNG"),
+          "one warning naming the file and why: %s", w.msg[0]);
+    char text[256];
+    dn_dir_source_left_out_text(s, text, sizeof text);
+    CHECK(!strcmp(text, "1 file could not be decoded and was left out: a/1.png"), "summary: %s", text);
+    for (int e = 1; e < 3; e++) {
+        CHECK(bs->ops->reset(bs, err, sizeof err) == 0, "reset");
+        CHECK(bs->ops->count(bs) == 4 && bs->ops->batches(bs) == 2, "epoch %d plans 4 files in 2 "
+              "batches (%ld, %ld)", e, bs->ops->count(bs), bs->ops->batches(bs));
+        n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+        CHECK(n == 4 && nb == 2 && sizes[0] == 2 && sizes[1] == 2 && ids[1] == 2 && wrong == 0,
+              "epoch %d: full batches without it (%d in %d)", e, n, nb);
+    }
+    CHECK(dn_dir_source_left_out(s) == 1 && w.n == 1, "still one file left out, one warning");
+    dn_dir_source_free(s);
+
+    /* batches of one, shuffled: the damaged file's batch has nothing left and is not
+     * served; the epoch's batch count says so */
+    static const int dmg2[] = {0, 3};
+    make_damaged("dmg2", 6, dmg2, 2);
+    w.n = 0;
+    s = open_plain("dmg2", 1, 1, &w);
+    if (!s)
+        return;
+    bs = dn_dir_source_base(s);
+    n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == 4 && nb == 4 && wrong == 0 && bs->ops->batches(bs) == 4 && bs->ops->count(bs) == 4,
+          "batches of one: 4 served of 6 planned, and batches() says 4 (%d, %ld)", nb,
+          bs->ops->batches(bs));
+    int has_bad = 0;
+    for (int i = 0; i < n; i++)
+        has_bad |= ids[i] == 0 || ids[i] == 3;
+    CHECK(!has_bad && w.n == 2, "neither damaged file delivered; two warnings");
+    dn_dir_source_left_out_text(s, text, sizeof text);
+    CHECK(!strcmp(text, "2 files could not be decoded and were left out: a/0.png, a/3.png"),
+          "summary in file order: %s", text);
+    dn_dir_source_free(s);
+
+    /* every file damaged: the first epoch serves nothing, the next says why */
+    static const int all[] = {0, 1};
+    make_damaged("dmg3", 2, all, 2);
+    s = open_plain("dmg3", 4, 0, NULL);
+    if (!s)
+        return;
+    bs = dn_dir_source_base(s);
+    n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == 0 && nb == 0, "all damaged: nothing served");
+    bs->ops->reset(bs, err, sizeof err);
+    n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == -1 && strstr(err, "none of the 2 images"), "then an error: %s", err);
+    dn_dir_source_free(s);
+
+    /* a file removed after the scan is left out too (it cannot be read); batches of
+     * one with no prefetch, so nothing but the first batch is decoded before it goes */
+    make_damaged("gone", 3, NULL, 0);
+    char d[4200], p[4300];
+    pathf(d, sizeof d, "%s/gone", root);
+    pathf(p, sizeof p, "%s/gone/a/2.png", root);
     dn_dir_options o;
     dn_dir_options_init(&o, d);
     o.width = W;
     o.height = H;
+    o.batch_size = 1;
     o.shuffle = 0;
-    o.preprocess = DN_PRE_VGG;
+    o.prefetch = 0;
     o.warn = on_warn;
     o.warn_ctx = &w;
-    dn_dir_source *s;
+    w.n = 0;
     if (dn_dir_source_new(&o, &s, err, sizeof err) != 0) {
-        CHECK(0, "open damaged folder: %s", err);
+        CHECK(0, "open gone: %s", err);
         return;
     }
-    CHECK(dn_dir_source_count(s) == 3 && w.n == 0, "damaged data passes the scan");
-    dn_batch_source *bs = dn_dir_source_base(s);
-    dn_batch bt;
-    int r = bs->ops->next(bs, &bt, err, sizeof err);
-    const float *x1 = bt.x + W * H * 3;
-    CHECK(r == 1 && bt.n == 3, "the batch keeps all 3 examples");
-    CHECK(r == 1 && fabsf(x1[0] + 103.939f) < 1e-3 && fabsf(x1[2] + 123.68f) < 1e-3,
-          "the damaged one is black after VGG preprocessing (%g %g %g)", x1[0], x1[1], x1[2]);
-    CHECK(r == 1 && fabsf(bt.x[0] - (70 - 103.939f)) < 1e-3 && fabsf(bt.x[2] - (50 - 123.68f)) < 1e-3,
-          "a good one is BGR minus the ImageNet mean");
-    CHECK(dn_dir_source_decode_failures(s) == 1 && w.n == 1 && strstr(w.msg[0], "a/1.png"),
-          "one decode failure, warned by name: %s", w.msg[0]);
-    for (int e = 0; e < 2; e++) {
-        bs->ops->reset(bs, err, sizeof err);
-        r = bs->ops->next(bs, &bt, err, sizeof err);
-    }
-    CHECK(r == 1 && bt.n == 3 && dn_dir_source_decode_failures(s) == 1 && w.n == 1,
-          "two epochs later: still black, still one failure and one warning (%d)", w.n);
+    unlink(p);
+    n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == 2 && wrong == 0 && w.n == 1 && strstr(w.msg[0], "a/2.png") &&
+              strstr(w.msg[0], "No such file"),
+          "a file removed since the scan is left out: %s", w.n ? w.msg[0] : "(no warning)");
     dn_dir_source_free(s);
+}
+
+/* A failure that may pass (ENOMEM from open, made by failopen.c) is tried again: the
+ * image arrives with its own pixels and nothing is left out; one that does not pass
+ * within the tries fails the batch with a clear error, and is not remembered. */
+static void test_transient(void)
+{
+    make_damaged("mem", 4, NULL, 0);
+    /* open 1 of a/2.png is the scan's probe; opens 2-4 fail with ENOMEM */
+    setenv("DEEPNB_FAILOPEN", "/mem/a/2.png:1:3", 1);
+    warns w = {0};
+    dn_dir_source *s = open_plain("mem", 4, 0, &w);
+    if (!s)
+        return;
+    long ids[16];
+    int sizes[8], nb, wrong = 0;
+    char err[512];
+    int n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == 4 && nb == 1 && ids[2] == 2 && wrong == 0 && dn_dir_source_retries(s) == 3,
+          "out of memory three times: tried again, delivered with its own pixels (%d images, "
+          "%ld retries)", n, dn_dir_source_retries(s));
+    CHECK(dn_dir_source_left_out(s) == 0 && w.n == 0, "nothing left out, no warning");
+    dn_dir_source_free(s);
+
+    /* opens 2-7 fail: more than the five tries */
+    setenv("DEEPNB_FAILOPEN", "/mem/a/2.png:1:6", 1);
+    s = open_plain("mem", 4, 0, &w);
+    if (!s)
+        return;
+    dn_batch_source *bs = dn_dir_source_base(s);
+    n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == -1 && strstr(err, "a/2.png") && strstr(err, "Cannot allocate memory") &&
+              strstr(err, "after 5 tries") && strstr(err, "not left out"),
+          "still failing after 5 tries: the batch is an error: %s", err);
+    CHECK(dn_dir_source_left_out(s) == 0 && w.n == 0, "and the file is not left out");
+    CHECK(bs->ops->reset(bs, err, sizeof err) == 0, "reset after the error");
+    n = epoch_ids(s, ids, sizes, &nb, &wrong, err, sizeof err);
+    CHECK(n == 4 && ids[2] == 2 && wrong == 0, "the next epoch has it, with its pixels (%d)", n);
+    dn_dir_source_free(s);
+    unsetenv("DEEPNB_FAILOPEN");
 }
 
 static void sleep_ms(int ms)
@@ -445,7 +589,8 @@ int main(void)
     test_shuffle(fx);
     test_reset_and_free_mid_epoch(fx);
     test_unlabelled();
-    test_decode_failure();
+    test_left_out();
+    test_transient();
     test_prefetch_bound();
     rm_rf(root);
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "passed", failures);

@@ -82,6 +82,31 @@ def test_shell_line_streams_stderr_apart(kernel):
     assert by_name == {"stdout": "out\n", "stderr": "err\n"}
 
 
+def streams_of(msgs):
+    """(name, text) of each stream message, consecutive ones of a name joined."""
+    out = []
+    for m in only(msgs, "stream"):
+        name, text = m["content"]["name"], m["content"]["text"]
+        if out and out[-1][0] == name:
+            out[-1] = (name, out[-1][1] + text)
+        else:
+            out.append((name, text))
+    return out
+
+
+@deepnb_only
+def test_stderr_and_stdout_arrive_in_the_order_written(kernel):
+    """Writes a microsecond apart on the two pipes (issue 12): each time, in order, and
+    stderr still named stderr."""
+    for _ in range(15):
+        assert streams_of(ok(kernel, "!echo warn >&2; echo ok")) == [("stderr", "warn\n"), ("stdout", "ok\n")]
+        assert streams_of(ok(kernel, "!echo ok; echo warn >&2")) == [("stdout", "ok\n"), ("stderr", "warn\n")]
+    script = "%%sh\nfor i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done\necho end"
+    want = [(n, f"{w}{i}\n") for i in range(1, 6) for n, w in (("stdout", "out"), ("stderr", "err"))]
+    for _ in range(5):
+        assert streams_of(ok(kernel, script)) == want + [("stdout", "end\n")]
+
+
 def test_lines_run_in_order_comments_skipped(kernel):
     msgs = ok(kernel, "!echo one\n# a comment\n\n!echo two")
     assert outputs_text(msgs) == "one\ntwo\n"
@@ -217,6 +242,34 @@ def test_complete_command_name_whole_token(kernel):
 def test_complete_several(kernel):
     c = _complete(kernel, "%ls")
     assert {"%ls", "%lsmagic"} <= set(c["matches"])
+
+
+@deepnb_only
+def test_complete_offers_names_only_where_they_are_taken(kernel, at_home, tmp_path):
+    """Workspace names where the argument is one, paths where it is a file, nothing
+    where it is neither (issue 12)."""
+    ok(kernel, f"%cd {tmp_path}")
+    ok(kernel, "%let alpha = random(2, 2)\n!touch alpha_file.txt")
+    names, files = ["alpha"], ["alpha_file.txt"]
+    cases = {
+        "%save al": names,                   # NAME
+        "%save alpha al": files,             # FILE.npy
+        "%save_weights m al": files,
+        "%load_weights alpha al": files,
+        "%batches b al": files,              # DIR
+        "%submit alpha al": files,
+        "%lr al": names,
+        "%lr m al": [],                      # a learning rate
+        "%weights m al": [],                 # a layer
+        "%fit m alpha al": names,            # Y
+        "%fit m x y epochs=al": [],
+        "%fit m x y save=al": files,
+        "%fit m x y validation=(al": names,
+        "%predict m x as=al": names,
+        "%del al": names,
+    }
+    for code, want in cases.items():
+        assert _complete(kernel, code)["matches"] == want, code
 
 
 def test_complete_counts_code_points(kernel):

@@ -126,3 +126,28 @@ def test_reuse_takes_a_boolean(kernel, photos, tmp_path):
     finetuned(kernel, "d", photos, tmp_path / "base.h5")
     kernel.fails("%fit d d_trn reuse=maybe", "UsageError", "reuse")
     kernel.fails("%evaluate d d_val reuse=2", "UsageError", "reuse")
+
+
+def test_reuse_with_files_left_out(kernel, tmp_path):
+    """A damaged PNG and JPEG are left out when first decoded (defect 6); the kept outputs
+    then cover every file that is left, and later epochs reuse them, the same bytes as
+    computing everything."""
+    from test_left_out import make_folder
+    make_folder(tmp_path / "imgs", damaged=True)
+    net = ("Conv2D(4, (3,3), activation='relu', padding='same', input_shape=(8, 8, 3), name='c')\n"
+           "Flatten(name='f')\nDense(6, activation='relu', name='h')\n"
+           "Dense(2, activation='softmax', name='out')")
+    for name, extra in (("la", ""), ("lb", "reuse=False")):
+        kernel.ok(f"%seed 4\n%batches {name}_b {tmp_path}/imgs size=8 preprocess=scale batch_size=4")
+        kernel.ok(f"%%model {name}\n{net}")
+        kernel.ok(f"%freeze {name} upto=-1\n%compile {name} optimizer=SGD(lr=0.3) "
+                  "loss=categorical_crossentropy metrics=accuracy")
+        outs = [(lambda r: r.stdout + r.stderr)(kernel.ok(f"%fit {name} {name}_b epochs=1 {extra}"))
+                for _ in range(3)]
+        assert "left out" in outs[0]
+        if not extra:
+            assert "Kept the outputs of the frozen layers up to h (the first 3) for 12 examples" in outs[0]
+            assert "Reused" in outs[1] and "Reused" in outs[2]
+        kernel.ok(f"%save_weights {name} {tmp_path}/{name}.h5")
+    a, b = arrays(tmp_path / "la.h5"), arrays(tmp_path / "lb.h5")
+    assert [k for k in a if a[k].tobytes() != b[k].tobytes()] == []

@@ -249,7 +249,7 @@ int main(void)
     stop_after = 3;
     for (int k = 0; k < 2; k++)
         weights_of(p.m[k], 1, 0)[0] *= 0.5f;   /* gamma: new prefix */
-    epoch(&p, "interrupted after 3 steps", "Kept");
+    epoch(&p, "interrupted after 3 steps", "");   /* the note comes with a finished pass */
     stop_after = -1;
     epoch(&p, "after the interruption", "Kept");
     epoch(&p, "then", "Reused");
