@@ -38,7 +38,7 @@ typedef struct dn_layer_kernels {
 
 /* A layer file's CUDA kernels, or NULL in a build without CUDA: the one place that knows
  * whether CUDA was built (dn_config.h), so no layer file needs an #ifdef. */
-#if DN_HAVE_CUDA && DN_CUDA_TWINS
+#if DN_HAVE_CUDA
 #define DN_CUDA_KERNELS(k) (&(k))
 #else
 #define DN_CUDA_KERNELS(k) NULL

@@ -47,14 +47,3 @@ extern "C" int dn_gpu_probe(dn_gpu_info *info, char *why, size_t whylen)
     if (why && whylen) snprintf(why, whylen, "%s", probed.count ? "" : probe_why);
     return probed.count;
 }
-
-extern "C" {
-#include "core/backend.h"
-#include "core/status.h"
-}
-
-extern "C" const dn_backend *dn_backend_cuda(char *err, size_t errlen)
-{
-    dn_seterr(err, errlen, "the GPU backend is not written yet");
-    return NULL;
-}
