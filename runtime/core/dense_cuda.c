@@ -14,7 +14,7 @@ static void dense_cuda_forward(dn_layer *l, const float *x, int n, int training,
     const long rows = (long)n * (l->in_size / in);
     const float one = 1.0f, zero = 0.0f;
     /* y^T (units x rows) = W^T (units x in) x^T (in x rows), all column-major views */
-    if (!dn_cublas_ok(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, d->units, (int)rows, in,
+    if (!dn_cublas_ok(dn_cublas.sgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, d->units, (int)rows, in,
                                   &one, l->params[0].dev_data, d->units, x, in, &zero,
                                   l->out.data, d->units), "Dense's product"))
         return;
@@ -32,7 +32,7 @@ static void dense_cuda_backward(dn_layer *l, const float *x, int n, float *dx)
     const float one = 1.0f, zero = 0.0f;
     if (l->trainable) {
         /* dW^T (units x in) = dz^T (units x rows) x (rows x in) */
-        dn_cublas_ok(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, d->units, in, (int)rows,
+        dn_cublas_ok(dn_cublas.sgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, d->units, in, (int)rows,
                                  &one, dz, d->units, x, in, &zero, l->params[0].dev_grad,
                                  d->units), "Dense's kernel gradient");
         if (d->use_bias)
@@ -40,7 +40,7 @@ static void dense_cuda_backward(dn_layer *l, const float *x, int n, float *dx)
     }
     /* dx^T (in x rows) = W (in x units) dz^T (units x rows) */
     if (dx)
-        dn_cublas_ok(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, in, (int)rows, d->units,
+        dn_cublas_ok(dn_cublas.sgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, in, (int)rows, d->units,
                                  &one, l->params[0].dev_data, d->units, dz, d->units, &zero, dx,
                                  in), "Dense's input gradient");
 }

@@ -9,6 +9,7 @@
 #include "core/backend.h"
 #include "core/status.h"
 
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -74,8 +75,8 @@ int dn_cublas_ok(cublasStatus_t s, const char *what)
 {
     if (s == CUBLAS_STATUS_SUCCESS)
         return 1;
-    dn_cuda_fail("cuBLAS failed in %s: %s (%s)", what, cublasGetStatusString(s),
-                 cublasGetStatusName(s));
+    dn_cuda_fail("cuBLAS failed in %s: %s (%s)", what, dn_cublas.status_string(s),
+                 dn_cublas.status_name(s));
     return 0;
 }
 
@@ -278,7 +279,7 @@ void dn_cuda_colsum(const float *dz, long rows, long dim, float *db)
     const float *ones = dn_cuda_ones(rows);
     const float one = 1.0f, zero = 0.0f;
     if (ones)
-        dn_cublas_ok(cublasSgemv(st.blas, CUBLAS_OP_N, (int)dim, (int)rows, &one, dz, (int)dim,
+        dn_cublas_ok(dn_cublas.sgemv(st.blas, CUBLAS_OP_N, (int)dim, (int)rows, &one, dz, (int)dim,
                                  ones, 1, &zero, db, 1), "a bias gradient");
 }
 
@@ -382,12 +383,43 @@ static const dn_backend cuda_backend = {
 
 static void apply_mode(void)
 {
-    dn_cublas_ok(cublasSetMathMode(st.blas, st.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
+    dn_cublas_ok(dn_cublas.set_math_mode(st.blas, st.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
                                                     : CUBLAS_DEFAULT_MATH), "setting its math mode");
     st.mode_gen++;
 }
 
 #define CUBLAS_WS_BYTES ((size_t)32 << 20)
+
+dn_cublas_api dn_cublas;
+
+/* 1, or 0 with why filled */
+static int load_cublas(char *why, size_t len)
+{
+    char name[64];
+    snprintf(name, sizeof name, "libcublas.so.%d", CUBLAS_VER_MAJOR);
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(why, len, "cuBLAS could not be loaded (%s): %s", name, dlerror());
+        return 0;
+    }
+    struct { void **slot; const char *sym; } want[] = {
+        {(void **)&dn_cublas.create, "cublasCreate_v2"},
+        {(void **)&dn_cublas.set_stream, "cublasSetStream_v2"},
+        {(void **)&dn_cublas.set_workspace, "cublasSetWorkspace_v2"},
+        {(void **)&dn_cublas.set_math_mode, "cublasSetMathMode"},
+        {(void **)&dn_cublas.sgemm, "cublasSgemm_v2"},
+        {(void **)&dn_cublas.sgemv, "cublasSgemv_v2"},
+        {(void **)&dn_cublas.status_string, "cublasGetStatusString"},
+        {(void **)&dn_cublas.status_name, "cublasGetStatusName"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!(*want[i].slot = dlsym(h, want[i].sym))) {
+            snprintf(why, len, "%s lacks %s: a cuBLAS older than this build's CUDA %d", name,
+                     want[i].sym, CUBLAS_VER_MAJOR);
+            return 0;
+        }
+    return 1;
+}
 
 static void init(void)
 {
@@ -397,6 +429,8 @@ static void init(void)
         snprintf(init_why, sizeof init_why, "%s", why);
         return;
     }
+    if (!load_cublas(init_why, sizeof init_why))
+        return;
     cudaError_t e;
     cublasStatus_t b;
     cudnnStatus_t d;
@@ -407,15 +441,15 @@ static void init(void)
                  cudaGetErrorString(e));
         return;
     }
-    if ((b = cublasCreate(&st.blas)) != CUBLAS_STATUS_SUCCESS ||
-        (b = cublasSetStream(st.blas, st.stream)) != CUBLAS_STATUS_SUCCESS) {
+    if ((b = dn_cublas.create(&st.blas)) != CUBLAS_STATUS_SUCCESS ||
+        (b = dn_cublas.set_stream(st.blas, st.stream)) != CUBLAS_STATUS_SUCCESS) {
         snprintf(init_why, sizeof init_why, "cuBLAS could not start on %s: %s", info.name,
-                 cublasGetStatusString(b));
+                 dn_cublas.status_string(b));
         return;
     }
     /* one stream and a workspace of our own: cuBLAS repeats its results bit for bit */
     if (cudaMalloc(&cublas_ws, CUBLAS_WS_BYTES) != cudaSuccess ||
-        (b = cublasSetWorkspace(st.blas, cublas_ws, CUBLAS_WS_BYTES)) != CUBLAS_STATUS_SUCCESS) {
+        (b = dn_cublas.set_workspace(st.blas, cublas_ws, CUBLAS_WS_BYTES)) != CUBLAS_STATUS_SUCCESS) {
         cudaGetLastError();
         snprintf(init_why, sizeof init_why, "cuBLAS could not get its 32 MiB workspace on %s",
                  info.name);
