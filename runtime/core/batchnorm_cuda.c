@@ -29,9 +29,9 @@ static void bn_cuda_release(dn_layer *l)
         cudnnDestroyTensorDescriptor(d->xd);
         cudnnDestroyTensorDescriptor(d->pd);
     }
-    cudaFree(d->saved);
-    cudaFree(d->part);
-    cudaFree(d->dxtmp);
+    dn_cuda_free(d->saved);
+    dn_cuda_free(d->part);
+    dn_cuda_free(d->dxtmp);
     free(d);
     l->dev = NULL;
 }

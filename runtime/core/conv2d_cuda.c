@@ -38,10 +38,10 @@ static void conv_cuda_release(dn_layer *l)
         cudnnDestroyFilterDescriptor(d->wd);
         cudnnDestroyConvolutionDescriptor(d->cd);
     }
-    cudaFree(d->w);
-    cudaFree(d->dw);
-    cudaFree(d->xp);
-    cudaFree(d->dxp);
+    dn_cuda_free(d->w);
+    dn_cuda_free(d->dw);
+    dn_cuda_free(d->xp);
+    dn_cuda_free(d->dxp);
     free(d);
     l->dev = NULL;
 }

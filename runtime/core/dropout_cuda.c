@@ -68,7 +68,7 @@ static void dropout_cuda_release(dn_layer *l)
     dropout_dev *dd = l->dev;
     if (!dd)
         return;
-    cudaFree(dd->mask);
+    dn_cuda_free(dd->mask);
     free(dd);
     l->dev = NULL;
 }

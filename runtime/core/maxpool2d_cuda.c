@@ -26,8 +26,8 @@ static void pool_cuda_release(dn_layer *l)
         cudnnDestroyTensorDescriptor(d->yd);
         cudnnDestroyPoolingDescriptor(d->pd);
     }
-    cudaFree(d->xp);
-    cudaFree(d->dxp);
+    dn_cuda_free(d->xp);
+    dn_cuda_free(d->dxp);
     free(d);
     l->dev = NULL;
 }

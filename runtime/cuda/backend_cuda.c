@@ -128,11 +128,17 @@ static int cuda_alloc(void **out, size_t bytes, char *err, size_t errlen)
     return dn_cuda_malloc(out, bytes, err, errlen);
 }
 
-static void cuda_release(void *p)
+/* memory queued work may still use: the stream drains first (a non-blocking stream is
+ * not ordered with cudaFree) */
+void dn_cuda_free(void *p)
 {
-    if (p)
-        cudaFree(p);
+    if (!p)
+        return;
+    cudaStreamSynchronize(st.stream);
+    cudaFree(p);
 }
+
+static void cuda_release(void *p) { dn_cuda_free(p); }
 
 static int transfer(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind,
                     const char *what, char *err, size_t errlen)
@@ -181,8 +187,7 @@ int dn_cuda_grow(void **p, size_t *cap, size_t bytes)
         keep(err);
         return 0;
     }
-    if (*p)
-        cudaFree(*p);
+    cuda_release(*p);
     *p = q;
     *cap = bytes;
     return 1;
@@ -233,8 +238,17 @@ const float *dn_cuda_ones(long n)
     return st.ones;
 }
 
+/* softmax in place through a copy: cuDNN's softmax calls are not documented in place */
+static float *soft_tmp;
+static size_t soft_cap;
+
 static int softmax(const float *y, float *dy_or_y, long rows, long dim, int backward)
 {
+    size_t bytes = (size_t)rows * (size_t)dim * sizeof(float);
+    if (!dn_cuda_grow((void **)&soft_tmp, &soft_cap, bytes) ||
+        !dn_cuda_ok(cudaMemcpyAsync(soft_tmp, dy_or_y, bytes, cudaMemcpyDeviceToDevice,
+                                    st.stream), "softmax"))
+        return 0;
     cudnnTensorDescriptor_t d;
     if (!dn_cudnn_ok(cudnnCreateTensorDescriptor(&d), "softmax"))
         return 0;
@@ -243,12 +257,12 @@ static int softmax(const float *y, float *dy_or_y, long rows, long dim, int back
                                                     (int)rows, (int)dim, 1, 1), "softmax");
     if (ok && !backward)
         ok = dn_cudnn_ok(cudnnSoftmaxForward(st.dnn, CUDNN_SOFTMAX_ACCURATE,
-                                             CUDNN_SOFTMAX_MODE_INSTANCE, &one, d, dy_or_y,
+                                             CUDNN_SOFTMAX_MODE_INSTANCE, &one, d, soft_tmp,
                                              &zero, d, dy_or_y), "softmax");
     else if (ok)
         ok = dn_cudnn_ok(cudnnSoftmaxBackward(st.dnn, CUDNN_SOFTMAX_ACCURATE,
                                               CUDNN_SOFTMAX_MODE_INSTANCE, &one, d, y, d,
-                                              dy_or_y, &zero, d, dy_or_y), "softmax's gradient");
+                                              soft_tmp, &zero, d, dy_or_y), "softmax's gradient");
     cudnnDestroyTensorDescriptor(d);
     return ok;
 }

@@ -62,6 +62,8 @@ void dn_cuda_fail(const char *fmt, ...);
 
 /* device memory that says how much was asked and what is free when it fails */
 int dn_cuda_malloc(void **out, size_t bytes, char *err, size_t errlen);
+/* frees device memory once the stream's queued work is done (NULL: nothing) */
+void dn_cuda_free(void *p);
 /* the shared workspace grown to bytes, or NULL (failure kept) */
 void *dn_cuda_workspace(size_t bytes);
 /* the workspace size layers may ask cuDNN algorithms for */
