@@ -67,69 +67,40 @@ static int no_algo(const dn_layer *l, const char *which)
     return 0;
 }
 
+/* the first usable of cuDNN's candidates for one of the three passes: listed by its
+ * heuristics, or timed (cudnnFind*) in fast mode. One macro for three perf types. */
+#define PICK(PERF, COUNT, FIND, GET, OUT_ALGO, OUT_WS, WHICH, ...)                        \
+    do {                                                                                \
+        PERF perf[COUNT];                                                               \
+        int got = 0, i;                                                                 \
+        cudnnStatus_t s = st->fast ? FIND(st->dnn, __VA_ARGS__, COUNT, &got, perf)      \
+                                   : GET(st->dnn, __VA_ARGS__, COUNT, &got, perf);      \
+        if (!dn_cudnn_ok(s, "choosing a convolution algorithm"))                        \
+            return 0;                                                                   \
+        for (i = 0; i < got; i++)                                                       \
+            if (usable(perf[i].status, perf[i].memory, perf[i].determinism,             \
+                       perf[i].mathType, budget))                                       \
+                break;                                                                  \
+        if (i == got)                                                                   \
+            return no_algo(l, WHICH);                                                   \
+        OUT_ALGO = perf[i].algo;                                                        \
+        OUT_WS = perf[i].memory;                                                        \
+    } while (0)
+
 static int choose_algorithms(dn_layer *l, conv_dev *d)
 {
     dn_cuda_state *st = dn_cuda();
     const size_t budget = dn_cuda_workspace_budget();
-    int got = 0, i;
-    {
-        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-        cudnnStatus_t s = st->fast
-            ? cudnnFindConvolutionForwardAlgorithm(st->dnn, d->xd, d->wd, d->cd, d->yd,
-                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf)
-            : cudnnGetConvolutionForwardAlgorithm_v7(st->dnn, d->xd, d->wd, d->cd, d->yd,
-                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf);
-        if (!dn_cudnn_ok(s, "choosing a convolution algorithm"))
-            return 0;
-        for (i = 0; i < got; i++)
-            if (usable(perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType,
-                       budget))
-                break;
-        if (i == got)
-            return no_algo(l, "forward pass");
-        d->fwd = perf[i].algo;
-        d->ws_fwd = perf[i].memory;
-    }
-    {
-        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        cudnnStatus_t s = st->fast
-            ? cudnnFindConvolutionBackwardDataAlgorithm(st->dnn, d->wd, d->yd, d->cd, d->xd,
-                                                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                        &got, perf)
-            : cudnnGetConvolutionBackwardDataAlgorithm_v7(st->dnn, d->wd, d->yd, d->cd, d->xd,
-                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                          &got, perf);
-        if (!dn_cudnn_ok(s, "choosing a convolution algorithm"))
-            return 0;
-        for (i = 0; i < got; i++)
-            if (usable(perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType,
-                       budget))
-                break;
-        if (i == got)
-            return no_algo(l, "input gradient");
-        d->bwd_data = perf[i].algo;
-        d->ws_data = perf[i].memory;
-    }
-    {
-        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-        cudnnStatus_t s = st->fast
-            ? cudnnFindConvolutionBackwardFilterAlgorithm(st->dnn, d->xd, d->yd, d->cd, d->wd,
-                                                          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                                          &got, perf)
-            : cudnnGetConvolutionBackwardFilterAlgorithm_v7(st->dnn, d->xd, d->yd, d->cd, d->wd,
-                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                                            &got, perf);
-        if (!dn_cudnn_ok(s, "choosing a convolution algorithm"))
-            return 0;
-        for (i = 0; i < got; i++)
-            if (usable(perf[i].status, perf[i].memory, perf[i].determinism, perf[i].mathType,
-                       budget))
-                break;
-        if (i == got)
-            return no_algo(l, "kernel gradient");
-        d->bwd_filt = perf[i].algo;
-        d->ws_filt = perf[i].memory;
-    }
+    PICK(cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+         cudnnFindConvolutionForwardAlgorithm, cudnnGetConvolutionForwardAlgorithm_v7,
+         d->fwd, d->ws_fwd, "forward pass", d->xd, d->wd, d->cd, d->yd);
+    PICK(cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+         cudnnFindConvolutionBackwardDataAlgorithm, cudnnGetConvolutionBackwardDataAlgorithm_v7,
+         d->bwd_data, d->ws_data, "input gradient", d->wd, d->yd, d->cd, d->xd);
+    PICK(cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+         cudnnFindConvolutionBackwardFilterAlgorithm,
+         cudnnGetConvolutionBackwardFilterAlgorithm_v7, d->bwd_filt, d->ws_filt,
+         "kernel gradient", d->xd, d->yd, d->cd, d->wd);
     return 1;
 }
 

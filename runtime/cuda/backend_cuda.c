@@ -332,19 +332,9 @@ static int cuda_loss(dn_loss loss, dn_accuracy acc, const float *p, const float 
     return DN_OK;
 }
 
-static int slots_needed(const dn_optimizer *o)
-{
-    switch (o->kind) {
-    case DN_OPT_SGD: return o->momentum > 0.0f ? 1 : 0;
-    case DN_OPT_RMSPROP: return 1;
-    case DN_OPT_ADAM: return 2;
-    }
-    return 0;
-}
-
 static int cuda_opt_prepare(const dn_optimizer *o, dn_param *p, char *err, size_t errlen)
 {
-    for (int s = 0; s < slots_needed(o); s++) {
+    for (int s = 0; s < dn_optimizer_slots(o); s++) {
         if (p->dev_slot[s])
             continue;
         size_t bytes = (size_t)p->size * sizeof(float);
