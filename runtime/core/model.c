@@ -721,11 +721,11 @@ int dn_model_set_device(dn_model *m, dn_device d, char *err, size_t errlen)
                 l->params[j].newer = DN_SYNCED;
                 dn_param_detach(&l->params[j], gpu, e2, sizeof e2);
             }
-            dn_tensor_move(&l->out_own, NULL);
-            dn_tensor_move(&l->delta, NULL);
             l->be = NULL;
             l->kern = &l->ops->cpu;
         }
+        /* the outputs of the last pass went with the placed layers' buffers */
+        drop_batch_buffers(m, m->be);
         return DN_ERROR;
     }
     drop_batch_buffers(m, gpu);

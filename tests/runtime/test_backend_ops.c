@@ -447,6 +447,27 @@ int main(void)
         printf("SKIP every GPU case: %s\n", why);
         if (expect_gpu)
             fail("GPU", "DEEPNB_EXPECT_GPU=1 but there is no GPU to test");
+        /* a model asked onto the missing GPU says why, stays on the CPU and computes
+         * what it computed before */
+        const op_case *c = &op_cases[8];
+        dn_model *m = one_layer(c, DN_DEVICE_CPU);
+        float *x, *dy;
+        inputs(c, m, &x, &dy);
+        long ny = (long)c->n * dn_model_output_size(m);
+        const float *y = dn_model_forward(m, x, c->n, 0, err, sizeof err);
+        float *y1 = y ? copy(y, ny) : NULL;
+        char e2[512] = "";
+        int refused = dn_model_set_device(m, DN_DEVICE_GPU, e2, sizeof e2) == DN_ERROR &&
+                      e2[0] && dn_model_device(m) == DN_DEVICE_CPU;
+        const float *y2 = refused ? dn_model_forward(m, x, c->n, 0, err, sizeof err) : NULL;
+        if (!y1 || !refused || !y2)
+            fail("no GPU", refused ? err : "dn_model_set_device did not refuse with a sentence");
+        else if (close_enough("no GPU", "the output after the refusal", y2, y1, ny, 0))
+            passes++, printf("ok   without a GPU, the GPU is refused: %s\n", e2);
+        free(y1);
+        free(x);
+        free(dy);
+        dn_model_free(m);
     } else {
         dn_gpu_info info;
         dn_gpu_probe(&info, NULL, 0);
