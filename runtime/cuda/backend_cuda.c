@@ -399,9 +399,14 @@ dn_cublas_api dn_cublas;
 /* 1, or 0 with why filled */
 static int load_cublas(char *why, size_t len)
 {
-    char name[64];
+    char name[64], path[128];
     snprintf(name, sizeof name, "libcublas.so.%d", CUBLAS_VER_MAJOR);
     void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        /* where the toolkit puts it when the loader's path does not list it */
+        snprintf(path, sizeof path, "/usr/local/cuda/lib64/%s", name);
+        h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    }
     if (!h) {
         snprintf(why, len, "cuBLAS could not be loaded (%s): %s", name, dlerror());
         return 0;
