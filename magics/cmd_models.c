@@ -143,6 +143,10 @@ static int keep(dn_ctx *ctx, const char *name, dn_ws_model *wm)
 {
     char err[256];
     dn_workspace *ws = dn_ctx_workspace(ctx);
+    if (dn_device_adopt(ctx, wm->m) < 0) {
+        dn_ws_model_free(wm);
+        return -1;
+    }
     if (dn_workspace_set(ws, name, &dn_model_type, wm, err, sizeof err) < 0) {
         dn_ws_model_free(wm);
         return dn_fail(ctx, "MemoryError", "%s", err);

@@ -262,36 +262,147 @@ static int run_activations(dn_ctx *ctx, const dn_call *call)
 
 /* ---------------------------------------------------------------- %device */
 
+/* Where this kernel's models compute: by default the GPU when one is present (found at
+ * the first model, never at start-up: a CPU user pays nothing), else the CPU;
+ * %device cpu|gpu [fast] chooses, DEEPNB_DEVICE=cpu|gpu in the environment too. */
+enum { WANT_AUTO = 0, WANT_CPU, WANT_GPU };
+static int want = -1;               /* -1: not read from the environment yet */
+static char auto_why[640];          /* why auto chose the CPU (or fell back to it) */
+
+static int wanted(void)
+{
+    if (want < 0) {
+        const char *e = getenv("DEEPNB_DEVICE");
+        want = e && !strcasecmp(e, "cpu") ? WANT_CPU : e && !strcasecmp(e, "gpu") ? WANT_GPU
+                                                                               : WANT_AUTO;
+    }
+    return want;
+}
+
+int dn_device_adopt(dn_ctx *ctx, dn_model *m)
+{
+    char err[512];
+    int w = wanted();
+    if (w == WANT_CPU)
+        return 0;
+    if (w == WANT_AUTO) {
+        dn_gpu_info gpu;
+        if (dn_gpu_probe(&gpu, auto_why, sizeof auto_why) <= 0)
+            return 0;
+        /* a GPU that cannot take the model leaves it on the CPU, and %device says why */
+        if (dn_model_set_device(m, DN_DEVICE_GPU, err, sizeof err))
+            snprintf(auto_why, sizeof auto_why, "the last model stayed on the CPU: %s", err);
+        else
+            auto_why[0] = 0;
+        return 0;
+    }
+    if (dn_model_set_device(m, DN_DEVICE_GPU, err, sizeof err))
+        return dn_fail(ctx, "RuntimeError", "%s (%%device cpu computes on the CPU)", err);
+    return 0;
+}
+
+/* Moves every model of the workspace to d; all or nothing: on a failure those moved go
+ * back and the cell fails with the reason. */
+static int move_models(dn_ctx *ctx, dn_device d, dn_text *moved)
+{
+    dn_workspace *ws = dn_ctx_workspace(ctx);
+    size_t n = dn_workspace_count(ws);
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        const dn_type *type;
+        const void *obj;
+        const char *name = dn_workspace_name_at(ws, i, &type, &obj);
+        if (type != &dn_model_type) continue;
+        dn_model *m = ((const dn_ws_model *)obj)->m;
+        if (dn_model_device(m) == d) continue;
+        if (dn_model_set_device(m, d, err, sizeof err)) {
+            for (size_t k = 0; k < i; k++) {
+                const char *back = dn_workspace_name_at(ws, k, &type, &obj);
+                (void)back;
+                if (type == &dn_model_type) {
+                    char e2[64];
+                    dn_model_set_device(((const dn_ws_model *)obj)->m,
+                                        d == DN_DEVICE_GPU ? DN_DEVICE_CPU : DN_DEVICE_GPU, e2,
+                                        sizeof e2);
+                }
+            }
+            return dn_fail(ctx, "RuntimeError", "model %s cannot move to the %s: %s", name,
+                           d == DN_DEVICE_GPU ? "GPU" : "CPU", err);
+        }
+        dn_text_addf(moved, "%s%s", moved->n ? ", " : "", name);
+    }
+    return 0;
+}
+
+static void describe_gpu(dn_text *t, const dn_gpu_info *gpu)
+{
+    int fast = 0, tf32 = 0;
+    size_t fr = 0, tot = 0;
+    dn_text_addf(t, "GPU: %s (%.1f GiB, compute capability %d.%d, CUDA runtime %d, cuDNN %d)",
+                 gpu->name, (double)gpu->total_mem / (1024.0 * 1024 * 1024), gpu->cc_major,
+                 gpu->cc_minor, gpu->runtime_version, gpu->cudnn_version);
+    if (dn_gpu_mode(&fast, &tf32)) {
+        dn_text_addf(t, "; %s algorithms%s, TF32 %s",
+                     fast ? "the fastest cuDNN" : "deterministic",
+                     fast ? " (re-runs may differ in the last bits)" : " (re-runs give the same numbers)",
+                     tf32 ? "on" : "off");
+        if (dn_gpu_memory(&fr, &tot))
+            dn_text_addf(t, "; %.0f MiB of %.0f MiB free", fr / (1024.0 * 1024), tot / (1024.0 * 1024));
+    } else {
+        dn_text_adds(t, "; not started yet (it starts with the first model)");
+    }
+    dn_text_adds(t, ".\n");
+}
+
 static int run_device(dn_ctx *ctx, const dn_call *call)
 {
     char err[256];
-    if (dn_args_check(call->args, "%device", 0, 1, NULL, err, sizeof err) < 0)
+    if (dn_args_check(call->args, "%device", 0, 2, NULL, err, sizeof err) < 0)
         return dn_fail(ctx, "UsageError", "%s", err);
-    const char *want = dn_value_text(dn_args_pos(call->args, 0));
-    if (dn_args_pos(call->args, 0) && (!want || (strcasecmp(want, "cpu") && strcasecmp(want, "gpu"))))
-        return dn_fail(ctx, "UsageError", "%%device takes cpu or gpu (or nothing, to show where "
-                       "the runtime computes)");
+    const char *arg = dn_value_text(dn_args_pos(call->args, 0));
+    const char *mode = dn_value_text(dn_args_pos(call->args, 1));
+    if ((dn_args_pos(call->args, 0) && (!arg || (strcasecmp(arg, "cpu") && strcasecmp(arg, "gpu")))) ||
+        (dn_args_pos(call->args, 1) && (!mode || strcasecmp(arg, "gpu") ||
+                                        (strcasecmp(mode, "fast") && strcasecmp(mode, "deterministic")))))
+        return dn_fail(ctx, "UsageError", "%%device takes cpu or gpu, and after gpu fast or "
+                       "deterministic (or nothing, to show where the runtime computes)");
     dn_gpu_info gpu;
     char why[512], cpu[512];
-    int ngpu = dn_gpu_probe(&gpu, why, sizeof why);
-    if (want && !strcasecmp(want, "gpu")) {
-        if (ngpu <= 0)
+    dn_text moved = { 0 };
+    if (arg && !strcasecmp(arg, "gpu")) {
+        if (dn_gpu_probe(&gpu, why, sizeof why) <= 0)
             return dn_fail(ctx, "RuntimeError", "no GPU to compute on: %s", why);
-        return dn_fail(ctx, "NotImplementedError", "this deepnb computes on the CPU only: %s was "
-                       "found, but the GPU backend (CUDA and cuDNN kernels for the layers) is not "
-                       "written yet", gpu.name);
+        int fast = mode && !strcasecmp(mode, "fast");
+        char e[512];
+        if (dn_gpu_set_mode(fast, gpu.cc_major >= 8, e, sizeof e))
+            return dn_fail(ctx, "RuntimeError", "the GPU cannot be used: %s", e);
+        if (move_models(ctx, DN_DEVICE_GPU, &moved) < 0) { free(moved.s); return -1; }
+        want = WANT_GPU;
+    } else if (arg) {
+        if (move_models(ctx, DN_DEVICE_CPU, &moved) < 0) { free(moved.s); return -1; }
+        want = WANT_CPU;
     }
+    int ngpu = dn_gpu_probe(&gpu, why, sizeof why);
+    int on_gpu = wanted() == WANT_GPU || (wanted() == WANT_AUTO && ngpu > 0 && !auto_why[0]);
     dn_cpu_describe(cpu, sizeof cpu);
     dn_text t = { 0 };
-    dn_text_adds(&t, "Computing on the CPU");
-    if (want) dn_text_adds(&t, " (the only backend of this build)");
-    dn_text_addf(&t, ".\nCPU: %s.\n", cpu);
-    if (ngpu > 0)
-        dn_text_addf(&t, "GPU: %s (%.1f GiB, compute capability %d.%d) found; deepnb's GPU backend "
-                     "is not written yet, so the runtime uses the CPU.\n", gpu.name,
-                     (double)gpu.total_mem / (1024.0 * 1024 * 1024), gpu.cc_major, gpu.cc_minor);
+    if (on_gpu)
+        dn_text_addf(&t, "Computing on the GPU (%s).\n",
+                     wanted() == WANT_GPU ? "chosen with %device gpu" : "found, so used by default");
     else
+        dn_text_addf(&t, "Computing on the CPU.%s\n",
+                     wanted() == WANT_CPU ? " (chosen with %device cpu or DEEPNB_DEVICE=cpu)"
+                     : ngpu > 0 ? "" : " (no GPU found)");
+    if (moved.n) dn_text_addf(&t, "Moved there: %s.\n", moved.s);
+    free(moved.s);
+    dn_text_addf(&t, "CPU: %s.\n", cpu);
+    if (ngpu > 0) {
+        describe_gpu(&t, &gpu);
+        if (!on_gpu && wanted() == WANT_AUTO && auto_why[0])
+            dn_text_addf(&t, "Why not the GPU: %s.\n", auto_why);
+    } else {
         dn_text_addf(&t, "GPU: %s\n", why);
+    }
     if (t.s) dn_write(ctx, "stdout", t.s, t.n);
     free(t.s);
     return 0;
@@ -347,13 +458,21 @@ const dn_command dn_commands_weights[] = {
         "the input and every layer's output as tables, one row per example.\n\n"
         "Example:\n  %activations net x n=2" },
     { .name = "device", .kind = DN_LINE, .run = run_device, .source = __FILE__,
-      .synopsis = "%device [cpu|gpu]",
-      .complete = DN_COMPLETE_KEYWORDS, .keywords = (const char *const[]){ "cpu", "gpu", NULL },
+      .synopsis = "%device [cpu|gpu [fast]]",
+      .complete = DN_COMPLETE_KEYWORDS,
+      .keywords = (const char *const[]){ "cpu", "gpu", "fast", "deterministic", NULL },
       .help =
         "Where the runtime computes, and why.\n"
-        "%device [cpu|gpu]\n\n"
+        "%device [cpu|gpu [fast|deterministic]]\n\n"
         "Alone: the CPU's threads, the BLAS library and the kernels it chose for this\n"
-        "processor, and whether a GPU was found (and if not, why). %device cpu keeps the\n"
-        "CPU. %device gpu says why it cannot: this version has no GPU backend yet." },
+        "processor, and the GPU (CUDA, cuBLAS, cuDNN): its name, memory and mode, or why\n"
+        "there is none. A GPU is used by default when one is present (DEEPNB_DEVICE=cpu\n"
+        "in the environment keeps the CPU).\n"
+        "%device cpu and %device gpu move every model of the workspace there (weights and\n"
+        "optimiser state go along) and the models made later. On the GPU, re-runs give the\n"
+        "same numbers (deterministic cuDNN algorithms; TF32 products on chips that have\n"
+        "them, as TensorFlow); %device gpu fast lets cuDNN time its algorithms and take\n"
+        "the fastest, whose last bits may differ from run to run.\n\n"
+        "Example:\n  %device gpu fast" },
     { 0 },
 };

@@ -22,4 +22,9 @@ int dn_loss_fits_model(dn_model *m, dn_loss loss, char *err, size_t errlen);
  * IsADirectoryError, PermissionError or ValueError otherwise. */
 int dn_need_weight_file(dn_ctx *ctx, const char *path);
 
+/* Puts a new model where the workspace computes (%device, cmd_weights.c): the GPU when
+ * one is present and nothing chose otherwise. 0, or -1 after dn_fail (%device gpu was
+ * chosen and the model cannot go there). */
+int dn_device_adopt(dn_ctx *ctx, dn_model *m);
+
 #endif

@@ -35,8 +35,11 @@ static const dn_layer_ops act_ops = {
     .class_name = "Activation",
     .prefix = "activation",
     .build = act_build,
-    .forward = act_forward,
-    .backward = act_backward,
+    .cpu = {
+        .forward = act_forward,
+        .backward = act_backward,
+    },
+    .cuda = DN_CUDA_KERNELS(dn_activation_cuda),
 };
 
 dn_layer *dn_activation_layer_new(dn_activation act, char *err, size_t errlen)

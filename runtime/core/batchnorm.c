@@ -3,20 +3,12 @@
  * moving = momentum*moving + (1-momentum)*batch, with the unbiased variance (m/(m-1)),
  * as TensorFlow's fused kernel and torch do. Inference, and a frozen layer (TF2 Keras
  * semantics), use the moving statistics. */
-#include "layer_impl.h"
+#include "layer_types.h"
 #include "status.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct bn_layer {
-    dn_layer base;
-    float momentum, epsilon;
-    int batch_stats;          /* the last forward normalised with batch statistics */
-    float *mean, *invstd;     /* per channel, of the last forward */
-    double *acc;              /* 2*C accumulators */
-} bn_layer;
 
 enum { GAMMA, BETA, MMEAN, MVAR };
 
@@ -141,9 +133,12 @@ static const dn_layer_ops bn_ops = {
     .class_name = "BatchNormalization",
     .prefix = "batch_normalization",
     .build = bn_build,
-    .forward = bn_forward,
-    .backward = bn_backward,
     .fini = bn_fini,
+    .cpu = {
+        .forward = bn_forward,
+        .backward = bn_backward,
+    },
+    .cuda = DN_CUDA_KERNELS(dn_batchnorm_cuda),
     .varies_in_training = bn_varies,
 };
 

@@ -10,7 +10,7 @@
  * the flipped kernel), computed the same way; other strides scatter a patch-matrix
  * gradient back (col2im). */
 #include "cpu.h"
-#include "layer_impl.h"
+#include "layer_types.h"
 #include "status.h"
 
 #include <stdlib.h>
@@ -28,19 +28,6 @@
  * images) go through dn_small_sgemm: sgemm's packing costs more than such products; with
  * no padding it reads the patches in place, one output row at a time, without im2col */
 #define SMALL_K 64
-
-typedef struct conv_layer {
-    dn_layer base;
-    int filters, kh, kw, sh, sw;
-    dn_padding pad;
-    int use_bias;
-    dn_conv_geom g;
-    dn_conv_geom gt;      /* the input gradient as a convolution of the output gradient */
-    float *wflip;         /* the kernel flipped, in and out swapped: (kh, kw, out, in) */
-    int wino, wino_dx;    /* forward, input gradient by Winograd */
-    float *U, *Ut;        /* the kernel and the flipped kernel, Winograd-transformed */
-    long *koff;           /* patch element k's offset from its first input, when read in place */
-} conv_layer;
 
 static long conv_K(const conv_layer *c) { return (long)c->kh * c->kw * c->g.C; }
 
@@ -424,11 +411,14 @@ static const dn_layer_ops conv_ops = {
     .class_name = "Conv2D",
     .prefix = "conv2d",
     .build = conv_build,
-    .reserve = conv_reserve,
-    .forward = conv_forward,
-    .backward = conv_backward,
     .fini = conv_fini,
-    .act_in_backward = 1,
+    .cpu = {
+        .reserve = conv_reserve,
+        .forward = conv_forward,
+        .backward = conv_backward,
+        .act_in_backward = 1,
+    },
+    .cuda = DN_CUDA_KERNELS(dn_conv2d_cuda),
 };
 
 dn_layer *dn_conv2d_new(int filters, int kh, int kw, int sh, int sw, dn_padding pad,

@@ -8,6 +8,7 @@
 #define DN_CPU_H
 
 #include "activation.h"
+#include "layer_impl.h"
 
 #include <cblas.h>
 
@@ -86,13 +87,6 @@ typedef struct dn_operand {
 int dn_small_sgemm(int M, int N, int K, const dn_operand *A, const float *B, float *Cm, int add);
 /* whether dn_small_sgemm runs for products N columns wide */
 int dn_small_sgemm_fits(int N);
-
-typedef struct dn_conv_geom {
-    int H, W, C;          /* input per example */
-    int KH, KW, SH, SW;
-    int PT, PL;           /* padding before (top, left); the rest of 'same' goes after */
-    int OH, OW;
-} dn_conv_geom;
 
 /* Rows p0..p1 of the (n*OH*OW, KH*KW*C) patch matrix, in (kh, kw, c) order so that an
  * HWIO kernel is its (KH*KW*C, O) right-hand side. Padding reads as 0. */

@@ -1,16 +1,10 @@
 /* dense.c — Dense: y = act(x . kernel + bias), kernel (in, units) as Keras stores it.
  * Inputs of rank > 1 per example act on the last axis, as Keras' Dense does. */
-#include "layer_impl.h"
+#include "layer_types.h"
 #include "status.h"
 
 #include "cpu.h"
 #include <string.h>
-
-typedef struct dense_layer {
-    dn_layer base;
-    int units;
-    int use_bias;
-} dense_layer;
 
 static int dense_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
 {
@@ -98,8 +92,11 @@ static const dn_layer_ops dense_ops = {
     .class_name = "Dense",
     .prefix = "dense",
     .build = dense_build,
-    .forward = dense_forward,
-    .backward = dense_backward,
+    .cpu = {
+        .forward = dense_forward,
+        .backward = dense_backward,
+    },
+    .cuda = DN_CUDA_KERNELS(dn_dense_cuda),
 };
 
 dn_layer *dn_dense_new(int units, dn_activation act, int use_bias, char *err, size_t errlen)

@@ -1,17 +1,10 @@
 /* dropout.c — Dropout (inverted, as Keras): while training each value is kept with
  * probability 1-rate and scaled by 1/(1-rate); at inference it passes unchanged. The
  * mask comes from the model's seeded generator. */
-#include "layer_impl.h"
+#include "layer_types.h"
 #include "status.h"
 
 #include <string.h>
-
-typedef struct dropout_layer {
-    dn_layer base;
-    float rate;
-    int masked;          /* the last forward drew a mask (training) */
-    dn_tensor mask;
-} dropout_layer;
 
 static int dropout_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
 {
@@ -75,10 +68,13 @@ static const dn_layer_ops dropout_ops = {
     .class_name = "Dropout",
     .prefix = "dropout",
     .build = dropout_build,
-    .reserve = dropout_reserve,
-    .forward = dropout_forward,
-    .backward = dropout_backward,
     .fini = dropout_fini,
+    .cpu = {
+        .reserve = dropout_reserve,
+        .forward = dropout_forward,
+        .backward = dropout_backward,
+    },
+    .cuda = DN_CUDA_KERNELS(dn_dropout_cuda),
     .varies_in_training = dropout_varies,
 };
 

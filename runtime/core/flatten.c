@@ -33,8 +33,11 @@ static const dn_layer_ops flatten_ops = {
     .class_name = "Flatten",
     .prefix = "flatten",
     .build = flatten_build,
-    .forward = flatten_forward,
-    .backward = flatten_backward,
+    .cpu = {
+        .forward = flatten_forward,
+        .backward = flatten_backward,
+    },
+    .cuda = DN_CUDA_KERNELS(dn_flatten_cuda),
 };
 
 dn_layer *dn_flatten_new(char *err, size_t errlen)

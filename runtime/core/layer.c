@@ -1,4 +1,5 @@
 /* layer.c — what every layer shares: allocation, parameters, accessors, initialisers. */
+#include "backend.h"
 #include "layer_impl.h"
 #include "status.h"
 
@@ -17,6 +18,7 @@ void *dn_layer_alloc(size_t size, const dn_layer_ops *ops, char *err, size_t err
     static _Atomic uint64_t serials;
     l->ops = ops;
     l->serial = ++serials;
+    l->kern = &ops->cpu;
     l->trainable = 1;
     l->act = DN_ACT_LINEAR;
     return l;
@@ -84,9 +86,17 @@ void dn_layer_free(dn_layer *l)
 {
     if (!l)
         return;
+    if (l->kern->release)
+        l->kern->release(l);
     if (l->ops->fini)
         l->ops->fini(l);
     for (int i = 0; i < l->nparams; i++) {
+        if (l->be && l->be->on_device) {
+            char err[8];
+            /* nothing to keep: the host copies are freed next, so no download */
+            l->params[i].newer = DN_SYNCED;
+            dn_param_detach(&l->params[i], l->be, err, sizeof err);
+        }
         free(l->params[i].data);
         free(l->params[i].grad);
         free(l->params[i].slot[0]);
@@ -94,6 +104,7 @@ void dn_layer_free(dn_layer *l)
     }
     dn_tensor_fini(&l->out_own);
     dn_tensor_fini(&l->delta);
+    dn_tensor_fini(&l->out_host);
     free(l);
 }
 
@@ -116,12 +127,34 @@ dn_activation dn_layer_activation(const dn_layer *l) { return l->act; }
 void dn_layer_set_trainable(dn_layer *l, int trainable) { l->trainable = trainable != 0; }
 int dn_layer_trainable(const dn_layer *l) { return l->trainable; }
 int dn_layer_nparams(const dn_layer *l) { return l->nparams; }
-const float *dn_layer_output(const dn_layer *l) { return l->last_n ? l->out.data : NULL; }
-const dn_tensor *dn_layer_output_tensor(const dn_layer *l) { return l->last_n ? &l->out : NULL; }
+
+/* on a device the model copies the outputs that dn_model_forward keeps to the host */
+static const dn_tensor *shown_output(const dn_layer *l)
+{
+    if (!l->last_n)
+        return NULL;
+    return l->be && l->be->on_device ? (l->out_host.data ? &l->out_host : NULL) : &l->out;
+}
+
+const float *dn_layer_output(const dn_layer *l)
+{
+    const dn_tensor *t = shown_output(l);
+    return t ? t->data : NULL;
+}
+
+const dn_tensor *dn_layer_output_tensor(const dn_layer *l) { return shown_output(l); }
 
 dn_param *dn_layer_param(dn_layer *l, int i)
 {
-    return i >= 0 && i < l->nparams ? &l->params[i] : NULL;
+    if (i < 0 || i >= l->nparams)
+        return NULL;
+    /* the caller reads (or writes) the host's copy: make it current. A device failure
+     * here stays in the backend and fails the next step with its sentence. */
+    if (l->be && l->be->on_device) {
+        char err[8];
+        dn_param_pull(&l->params[i], l->be, err, sizeof err);
+    }
+    return &l->params[i];
 }
 
 int dn_layer_output_shape(const dn_layer *l, int shape[3])

@@ -25,6 +25,10 @@ typedef struct dn_param {
     float *data;
     float *grad;         /* NULL for arrays no gradient reaches (moving statistics) */
     float *slot[2];      /* optimiser state (momentum / moments), owned by the model */
+    /* On a GPU (backend.h): the device's copies and which side is newer. NULL and
+     * unused on the CPU. After the fields above, which tests' ctypes mirrors read. */
+    float *dev_data, *dev_grad, *dev_slot[2];
+    int newer;
 } dn_param;
 
 /* Constructors return NULL with err on a bad argument or no memory. Defaults as Keras:

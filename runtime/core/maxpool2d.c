@@ -1,17 +1,10 @@
 /* maxpool2d.c — MaxPooling2D on NHWC, TensorFlow's padding (padded cells never win).
  * Backward routes each gradient to the input that won the maximum. */
 #include "cpu.h"
-#include "layer_impl.h"
+#include "layer_types.h"
 #include "status.h"
 
 #include <string.h>
-
-typedef struct pool_layer {
-    dn_layer base;
-    int ph, pw, sh, sw;
-    dn_padding pad;
-    dn_conv_geom g;
-} pool_layer;
 
 static int pool_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
 {
@@ -178,8 +171,11 @@ static const dn_layer_ops pool_ops = {
     .class_name = "MaxPooling2D",
     .prefix = "max_pooling2d",
     .build = pool_build,
-    .forward = pool_forward,
-    .backward = pool_backward,
+    .cpu = {
+        .forward = pool_forward,
+        .backward = pool_backward,
+    },
+    .cuda = DN_CUDA_KERNELS(dn_maxpool2d_cuda),
 };
 
 dn_layer *dn_maxpool2d_new(int ph, int pw, int sh, int sw, dn_padding pad,

@@ -1,6 +1,7 @@
 /* model.c — the Sequential container: layers, shapes, names, parameters, one step of
  * forward/backward/update. The epoch loops (fit, evaluate, predict) are in fit.c. */
 #include "model.h"
+#include "backend.h"
 #include "cpu.h"
 #include "layer_impl.h"
 #include "reuse.h"
@@ -31,9 +32,15 @@ struct dn_model {
     dn_loss loss;
     int want_acc;
     struct { const char *prefix; int count; } names[MAX_PREFIXES];
+    const dn_backend *be;        /* where it computes (backend.h) */
+    dn_tensor xin, yin;          /* on a device: the batch's inputs and labels */
+    dn_tensor dxdev;             /* on a device: dn_model_backward's dx */
+    dn_tensor host_out;          /* on a device: dn_model_infer's output, on the host */
     int reuse_off;               /* dn_model_set_reuse(m, 0) */
     dn_reuse *reuse;             /* kept outputs of frozen prefixes (reuse.c) */
 };
+
+static int on_device(const dn_model *m) { return m->be->on_device; }
 
 dn_model *dn_model_new(uint64_t seed, char *err, size_t errlen)
 {
@@ -44,6 +51,7 @@ dn_model *dn_model_new(uint64_t seed, char *err, size_t errlen)
         return NULL;
     }
     dn_rng_seed(&m->rng, seed);
+    m->be = dn_backend_cpu();
     return m;
 }
 
@@ -57,6 +65,10 @@ void dn_model_free(dn_model *m)
     dn_tensor_fini(&m->scratch);
     dn_tensor_fini(&m->pingpong[0]);
     dn_tensor_fini(&m->pingpong[1]);
+    dn_tensor_fini(&m->xin);
+    dn_tensor_fini(&m->yin);
+    dn_tensor_fini(&m->dxdev);
+    dn_tensor_fini(&m->host_out);
     dn_reuse_free(m->reuse);
     free(m);
 }
@@ -82,7 +94,7 @@ int dn_model_set_input(dn_model *m, int ndim, const int *shape, char *err, size_
 static int reserve_layer(dn_model *m, dn_layer *l, int n, char *err, size_t errlen)
 {
     l->scratch = &m->scratch;
-    if (l->ops->reserve && l->ops->reserve(l, n, err, errlen))
+    if (l->kern->reserve && l->kern->reserve(l, n, err, errlen))
         return DN_ERROR;
     return DN_OK;
 }
@@ -120,6 +132,38 @@ static void auto_name(dn_model *m, dn_layer *l)
     while (name_taken(m, l->name));
 }
 
+static const dn_layer_kernels *kernels_on(const dn_layer *l, const dn_backend *be)
+{
+    return be->kernels ? l->ops->cuda : &l->ops->cpu;
+}
+
+/* Puts a layer that computes on the CPU onto the device be: its parameters' device copies
+ * (uploaded at the next step) and its kernels. All or nothing. */
+static int place_layer(dn_layer *l, const dn_backend *be, char *err, size_t errlen)
+{
+    const dn_layer_kernels *k = kernels_on(l, be);
+    if (!k)
+        return dn_seterr(err, errlen, "%s: %s layers have no %s kernels in this build", l->name,
+                       l->ops->class_name, be->name);
+    int i = 0;
+    for (; i < l->nparams; i++)
+        if (dn_param_attach(&l->params[i], be, err, errlen))
+            break;
+    if (i < l->nparams) {
+        char e2[8];
+        while (i-- > 0) {
+            l->params[i].newer = DN_SYNCED;
+            dn_param_detach(&l->params[i], be, e2, sizeof e2);
+        }
+        return DN_ERROR;
+    }
+    dn_tensor_move(&l->out_own, be);
+    dn_tensor_move(&l->delta, be);
+    l->be = be;
+    l->kern = k;
+    return DN_OK;
+}
+
 int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen)
 {
     if (!l) {
@@ -155,6 +199,8 @@ int dn_model_add(dn_model *m, dn_layer *l, char *err, size_t errlen)
         dn_seterr(err, errlen, "%s: empty output", l->name);
         goto fail;
     }
+    if (on_device(m) && place_layer(l, m->be, err, errlen))
+        goto fail;
     if (m->batch_cap && reserve_layer(m, l, m->batch_cap, err, errlen))
         goto fail;
     if (m->nlayers == m->cap) {
@@ -271,6 +317,11 @@ int dn_model_weights(dn_model *m, dn_wlayer *out, int max)
         w->narrays = l->nparams;
         for (int j = 0; j < l->nparams; j++) {
             dn_warray *a = &w->arrays[j];
+            /* the caller reads or writes the host's copy (weight files): make it current */
+            if (l->be && l->be->on_device) {
+                char e[8];
+                dn_param_pull(&l->params[j], l->be, e, sizeof e);
+            }
             snprintf(a->name, sizeof a->name, "%s", l->params[j].name);
             a->ndim = l->params[j].ndim;
             memcpy(a->shape, l->params[j].shape, sizeof a->shape);
@@ -294,6 +345,8 @@ int dn_model_compile(dn_model *m, const dn_optimizer *opt, dn_loss loss, int acc
             for (int s = 0; s < 2; s++) {
                 free(p->slot[s]);
                 p->slot[s] = NULL;
+                m->be->release(p->dev_slot[s]);
+                p->dev_slot[s] = NULL;
             }
         }
     m->opt = *opt;
@@ -309,9 +362,33 @@ int dn_model_compiled(const dn_model *m) { return m->compiled; }
 dn_loss dn_model_loss(const dn_model *m) { return m->loss; }
 int dn_model_wants_accuracy(const dn_model *m) { return m->want_acc; }
 
+/* On a device: the host's newer parameters go up before a pass reads them. */
+static int push_params(dn_model *m, char *err, size_t errlen)
+{
+    for (int i = 0; on_device(m) && i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i]->nparams; j++)
+            if (dn_param_push(&m->layers[i]->params[j], m->be, err, errlen))
+                return DN_ERROR;
+    return DN_OK;
+}
+
+/* The batch's rows where the backend reads them: host pointers as given on the CPU,
+ * copies in the model's staging tensor on a device. NULL + err. */
+static const float *stage(dn_model *m, dn_tensor *t, const float *host, size_t floats,
+                          char *err, size_t errlen)
+{
+    if (!on_device(m))
+        return host;
+    if (dn_tensor_reserve(t, floats, err, errlen) ||
+        m->be->upload(t->data, host, floats * sizeof(float), err, errlen))
+        return NULL;
+    return t->data;
+}
+
 /* Layers from keep_from on write their own buffers (backward or the caller reads them
  * later); those below only feed the next layer and share two buffers, so inference and
- * fine-tuning a frozen network's top hold two activations, not one per layer. */
+ * fine-tuning a frozen network's top hold two activations, not one per layer.
+ * x is where the backend reads (see stage); so is the result. */
 static const float *forward_keep(dn_model *m, int start, const float *x, int n, int training,
                                  int keep_from, char *err, size_t errlen)
 {
@@ -323,7 +400,7 @@ static const float *forward_keep(dn_model *m, int start, const float *x, int n, 
         dn_seterr(err, errlen, "a batch needs at least one example, got %d", n);
         return NULL;
     }
-    if (reserve_batch(m, n, err, errlen))
+    if (reserve_batch(m, n, err, errlen) || push_params(m, err, errlen))
         return NULL;
     const float *in = x;
     /* a frozen prefix computes the same whatever batch an example is in, so that its
@@ -341,7 +418,7 @@ static const float *forward_keep(dn_model *m, int start, const float *x, int n, 
             return NULL;
         l->out.data = buf->data;
         l->out.cap = buf->cap;
-        l->ops->forward(l, in, n, training, &m->rng);
+        l->kern->forward(l, in, n, training, &m->rng);
         l->last_n = keep ? n : 0;
         l->out.ndim = l->out_ndim + 1;
         l->out.shape[0] = n;
@@ -352,18 +429,71 @@ static const float *forward_keep(dn_model *m, int start, const float *x, int n, 
     m->last_start = start;
     m->last_n = n;
     m->kept_from = keep_from;
+    /* a training pass may move what no gradient reaches (moving statistics) */
+    for (int i = 0; training && on_device(m) && i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i]->nparams; j++)
+            if (!m->layers[i]->params[j].grad)
+                m->layers[i]->params[j].newer = DN_DEVICE_NEWER;
+    if (m->be->sync(err, errlen))
+        return NULL;
     return in;
+}
+
+/* On a device: a copy of the n outputs of layer l in the host tensor t. NULL + err. */
+static const float *to_host(dn_model *m, const dn_layer *l, dn_tensor *t, int n, char *err,
+                            size_t errlen)
+{
+    size_t floats = (size_t)n * (size_t)l->out_size;
+    if (dn_tensor_reserve(t, floats, err, errlen) ||
+        m->be->download(t->data, l->out.data, floats * sizeof(float), err, errlen))
+        return NULL;
+    t->ndim = l->out.ndim;
+    memcpy(t->shape, l->out.shape, sizeof t->shape);
+    return t->data;
 }
 
 const float *dn_model_forward(dn_model *m, const float *x, int n, int training,
                               char *err, size_t errlen)
 {
-    return forward_keep(m, 0, x, n, training, 0, err, errlen);
+    const float *xs = x && n > 0 ? stage(m, &m->xin, x, (size_t)n * (size_t)m->in_size, err,
+                                         errlen) : x;
+    if (x && n > 0 && !xs)
+        return NULL;
+    const float *y = forward_keep(m, 0, xs, n, training, 0, err, errlen);
+    if (!y || !on_device(m))
+        return y;
+    /* every layer's output is readable on the host (dn_layer_output), as on the CPU */
+    for (int i = 0; i < m->nlayers; i++)
+        if (!(y = to_host(m, m->layers[i], &m->layers[i]->out_host, n, err, errlen)))
+            return NULL;
+    return y;
+}
+
+/* floats per example that layer start takes */
+static long input_size_at(const dn_model *m, int start)
+{
+    return start > 0 ? m->layers[start - 1]->out_size : m->in_size;
+}
+
+/* inference from layer start keeping the last output (and layer keep's, when keep >=
+ * start), left where the backend computed it */
+static const float *infer_on_backend(dn_model *m, int start, const float *x, int n, int keep,
+                                     char *err, size_t errlen)
+{
+    const float *xs = x && n > 0 ? stage(m, &m->xin, x, (size_t)n * (size_t)input_size_at(m, start),
+                                         err, errlen) : x;
+    if (x && n > 0 && !xs)
+        return NULL;
+    int keep_from = keep >= start && keep < m->nlayers - 1 ? keep : m->nlayers - 1;
+    return forward_keep(m, start, xs, n, 0, keep_from, err, errlen);
 }
 
 const float *dn_model_infer(dn_model *m, const float *x, int n, char *err, size_t errlen)
 {
-    return forward_keep(m, 0, x, n, 0, m->nlayers - 1, err, errlen);
+    const float *y = infer_on_backend(m, 0, x, n, -1, err, errlen);
+    if (!y || !on_device(m))
+        return y;
+    return to_host(m, m->layers[m->nlayers - 1], &m->host_out, n, err, errlen);
 }
 
 /* Gradients are only kept for the layers backward reaches, so inference and fine-tuning
@@ -384,16 +514,32 @@ static void backward_from(dn_model *m, int n, int lo, int fused, float *dx)
     for (int i = m->nlayers - 1; i >= lo; i--) {
         dn_layer *l = m->layers[i];
         l->dz_ready = fused && i == m->nlayers - 1;
-        if (!l->dz_ready && !l->ops->act_in_backward) {
+        if (!l->dz_ready && !l->kern->act_in_backward) {
             long dim = l->out_shape[l->out_ndim - 1];
-            dn_act_backward(l->act, l->out.data, l->delta.data, (long)n * l->out_size / dim,
-                            dim);
+            m->be->act_backward(l->act, l->out.data, l->delta.data,
+                                (long)n * l->out_size / dim, dim);
             l->dz_ready = 1;
         }
         const float *in = i > m->last_start ? m->layers[i - 1]->out.data : m->last_x;
         float *target = i > lo ? m->layers[i - 1]->delta.data : dx;
-        l->ops->backward(l, in, n, target);
+        l->kern->backward(l, in, n, target);
     }
+}
+
+/* On a device, dn_model_backward's results come to the host: every gradient backward
+ * wrote (trainable layers) and dx. */
+static int grads_to_host(dn_model *m, char *err, size_t errlen)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        dn_layer *l = m->layers[i];
+        for (int j = 0; l->trainable && j < l->nparams; j++) {
+            dn_param *p = &l->params[j];
+            if (p->grad && m->be->download(p->grad, p->dev_grad,
+                                           (size_t)p->size * sizeof(float), err, errlen))
+                return DN_ERROR;
+        }
+    }
+    return DN_OK;
 }
 
 int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
@@ -405,9 +551,23 @@ int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
     if (reserve_deltas(m, n, 0, err, errlen))
         return DN_ERROR;
     dn_layer *last = m->layers[m->nlayers - 1];
-    memcpy(last->delta.data, dy, (size_t)n * (size_t)last->out_size * sizeof(float));
-    backward_from(m, n, 0, 0, dx);
-    return DN_OK;
+    size_t out_floats = (size_t)n * (size_t)last->out_size, in_floats = (size_t)n * (size_t)m->in_size;
+    if (m->be->upload(last->delta.data, dy, out_floats * sizeof(float), err, errlen))
+        return DN_ERROR;
+    float *target = dx;
+    if (dx && on_device(m)) {
+        if (dn_tensor_reserve(&m->dxdev, in_floats, err, errlen))
+            return DN_ERROR;
+        target = m->dxdev.data;
+    }
+    backward_from(m, n, 0, 0, target);
+    if (m->be->sync(err, errlen))
+        return DN_ERROR;
+    if (!on_device(m))
+        return DN_OK;
+    if (dx && m->be->download(dx, target, in_floats * sizeof(float), err, errlen))
+        return DN_ERROR;
+    return grads_to_host(m, err, errlen);
 }
 
 static int check_y(const dn_model *m, const float *y, char *err, size_t errlen)
@@ -419,18 +579,23 @@ static int check_y(const dn_model *m, const float *y, char *err, size_t errlen)
     return DN_OK;
 }
 
-static void batch_metrics(dn_model *m, const float *p, const float *y, int n, double loss,
-                          dn_metrics *out)
+/* loss (and dL/dp or dL/dz into grad when not NULL) and the metrics of a batch whose
+ * outputs p and labels y are where the backend computes */
+static int batch_loss(dn_model *m, const float *p, const float *y, int n, int fused,
+                      float *grad, dn_metrics *out, char *err, size_t errlen)
 {
-    if (!out)
-        return;
     long dim = dn_model_output_size(m);
+    dn_accuracy acc = m->want_acc && out ? dn_accuracy_for(m->loss, dim) : DN_ACC_NONE;
+    double loss, acc_sum;
+    if (m->be->loss(m->loss, acc, p, y, n, dim, fused, grad, &loss, &acc_sum, err, errlen))
+        return DN_ERROR;
+    if (!out)
+        return DN_OK;
     out->loss = loss;
     out->n = n;
     out->has_acc = m->want_acc;
-    out->acc = m->want_acc
-                   ? dn_accuracy_sum(dn_accuracy_for(m->loss, dim), p, y, n, dim) / (double)n
-                   : 0.0;
+    out->acc = m->want_acc ? acc_sum / (double)n : 0.0;
+    return DN_OK;
 }
 
 static int learns(const dn_layer *l)
@@ -466,33 +631,45 @@ int dn_model_train_from(dn_model *m, int start, const float *x, const float *y, 
         keep_from = keep;
     if (keep_from < start)
         keep_from = start;
-    const float *p = forward_keep(m, start, x, n, 1, keep_from, err, errlen);
+    const long dim = dn_model_output_size(m);
+    const float *xs = x && n > 0 ? stage(m, &m->xin, x, (size_t)n * (size_t)input_size_at(m, start),
+                                         err, errlen) : x;
+    const float *ys = xs && n > 0 ? stage(m, &m->yin, y, (size_t)n * (size_t)dim, err, errlen)
+                                  : y;
+    if ((x && n > 0 && !xs) || !ys)
+        return DN_ERROR;
+    const float *p = forward_keep(m, start, xs, n, 1, keep_from, err, errlen);
     if (!p)
         return DN_ERROR;
     if (lo >= 0 && reserve_deltas(m, n, lo, err, errlen))
         return DN_ERROR;
     dn_layer *last = m->layers[m->nlayers - 1];
-    long dim = last->out_size;
     int fused = dn_loss_fuses(m->loss, last->act);
-    double loss = dn_loss_eval(m->loss, p, y, n, dim, fused, lo >= 0 ? last->delta.data : NULL);
-    batch_metrics(m, p, y, n, loss, out);
+    if (batch_loss(m, p, ys, n, fused, lo >= 0 ? last->delta.data : NULL, out, err, errlen))
+        return DN_ERROR;
     if (lo < 0)
         return DN_OK;   /* everything frozen: nothing to learn */
     for (int i = lo; i < m->nlayers; i++) {
         dn_layer *l = m->layers[i];
         for (int j = 0; l->trainable && j < l->nparams; j++)
-            if (l->params[j].grad && dn_optimizer_prepare(&m->opt, &l->params[j], err, errlen))
+            if (l->params[j].grad && m->be->opt_prepare(&m->opt, &l->params[j], err, errlen))
                 return DN_ERROR;
     }
     backward_from(m, n, lo, fused, NULL);
+    /* nothing changes unless every gradient was computed */
+    if (m->be->sync(err, errlen))
+        return DN_ERROR;
     m->opt.iterations++;
     for (int i = lo; i < m->nlayers; i++) {
         dn_layer *l = m->layers[i];
         for (int j = 0; l->trainable && j < l->nparams; j++)
-            if (l->params[j].grad)
-                dn_optimizer_apply(&m->opt, &l->params[j]);
+            if (l->params[j].grad) {
+                m->be->opt_apply(&m->opt, &l->params[j]);
+                if (on_device(m))
+                    l->params[j].newer = DN_DEVICE_NEWER;
+            }
     }
-    return DN_OK;
+    return m->be->sync(err, errlen);
 }
 
 int dn_model_train_on_batch(dn_model *m, const float *x, const float *y, int n,
@@ -506,13 +683,12 @@ int dn_model_test_from(dn_model *m, int start, const float *x, const float *y, i
 {
     if (check_y(m, y, err, errlen))
         return DN_ERROR;
-    int keep_from = keep >= start && keep < m->nlayers - 1 ? keep : m->nlayers - 1;
-    const float *p = forward_keep(m, start, x, n, 0, keep_from, err, errlen);
-    if (!p)
+    const float *p = infer_on_backend(m, start, x, n, keep, err, errlen);
+    const float *ys = p ? stage(m, &m->yin, y, (size_t)n * (size_t)dn_model_output_size(m), err,
+                                errlen) : NULL;
+    if (!ys)
         return DN_ERROR;
-    double loss = dn_loss_eval(m->loss, p, y, n, dn_model_output_size(m), 0, NULL);
-    batch_metrics(m, p, y, n, loss, out);
-    return DN_OK;
+    return batch_loss(m, p, ys, n, 0, NULL, out, err, errlen);
 }
 
 int dn_model_test_on_batch(dn_model *m, const float *x, const float *y, int n,
@@ -521,10 +697,99 @@ int dn_model_test_on_batch(dn_model *m, const float *x, const float *y, int n,
     return dn_model_test_from(m, 0, x, y, n, -1, out, err, errlen);
 }
 
+dn_device dn_model_device(const dn_model *m)
+{
+    return on_device(m) ? DN_DEVICE_GPU : DN_DEVICE_CPU;
+}
+
+/* Every per-batch buffer goes (the next step makes them again where they now belong). */
+static void drop_batch_buffers(dn_model *m, const dn_backend *to)
+{
+    const dn_backend *dev = to->on_device ? to : NULL;
+    for (int i = 0; i < m->nlayers; i++) {
+        dn_layer *l = m->layers[i];
+        if (l->kern->release)
+            l->kern->release(l);
+        l->dev = NULL;
+        dn_tensor_move(&l->out_own, dev);
+        dn_tensor_move(&l->delta, dev);
+        dn_tensor_fini(&l->out_host);
+        l->last_n = 0;
+        l->out.data = NULL;
+    }
+    dn_tensor_move(&m->pingpong[0], dev);
+    dn_tensor_move(&m->pingpong[1], dev);
+    dn_tensor_move(&m->xin, dev);
+    dn_tensor_move(&m->yin, dev);
+    dn_tensor_move(&m->dxdev, dev);
+    m->batch_cap = 0;
+    m->last_x = NULL;
+    m->last_n = 0;
+}
+
+int dn_model_set_device(dn_model *m, dn_device d, char *err, size_t errlen)
+{
+    if (d != DN_DEVICE_CPU && d != DN_DEVICE_GPU)
+        return dn_seterr(err, errlen, "unknown device %d", (int)d);
+    if (dn_model_device(m) == d)
+        return DN_OK;
+    const dn_backend *from = m->be;
+    if (d == DN_DEVICE_CPU) {
+        /* everything comes down first; a failure leaves the model on the device */
+        for (int i = 0; i < m->nlayers; i++)
+            for (int j = 0; j < m->layers[i]->nparams; j++)
+                if (dn_param_pull(&m->layers[i]->params[j], from, err, errlen))
+                    return DN_ERROR;
+        const dn_backend *cpu = dn_backend_cpu();
+        drop_batch_buffers(m, cpu);   /* with the device's kernels, which made them */
+        for (int i = 0; i < m->nlayers; i++) {
+            dn_layer *l = m->layers[i];
+            for (int j = 0; j < l->nparams; j++)
+                if (dn_param_detach(&l->params[j], from, err, errlen))
+                    return DN_ERROR;
+            l->be = NULL;
+            l->kern = &l->ops->cpu;
+        }
+        m->be = cpu;
+        return DN_OK;
+    }
+    const dn_backend *gpu = dn_backend_cuda(err, errlen);
+    if (!gpu)
+        return DN_ERROR;
+    for (int i = 0; i < m->nlayers; i++)
+        if (!kernels_on(m->layers[i], gpu))
+            return dn_seterr(err, errlen, "%s: %s layers have no %s kernels in this build",
+                             m->layers[i]->name, m->layers[i]->ops->class_name, gpu->name);
+    int i = 0;
+    for (; i < m->nlayers; i++)
+        if (place_layer(m->layers[i], gpu, err, errlen))
+            break;
+    if (i < m->nlayers) {
+        /* undo: the layers placed so far go back to the CPU, nothing lost */
+        char e2[8];
+        for (int k = 0; k < i; k++) {
+            dn_layer *l = m->layers[k];
+            for (int j = 0; j < l->nparams; j++) {
+                l->params[j].newer = DN_SYNCED;
+                dn_param_detach(&l->params[j], gpu, e2, sizeof e2);
+            }
+            l->be = NULL;
+            l->kern = &l->ops->cpu;
+        }
+        /* the outputs of the last pass went with the placed layers' buffers */
+        drop_batch_buffers(m, m->be);
+        return DN_ERROR;
+    }
+    drop_batch_buffers(m, gpu);
+    m->be = gpu;
+    return DN_OK;
+}
+
 /* ------------------------------------------------------------ frozen-prefix reuse */
 
 void dn_model_set_reuse(dn_model *m, int on) { m->reuse_off = !on; }
-int dn_model_reuse_on(const dn_model *m) { return !m->reuse_off; }
+/* on the CPU only for now: a GPU pass would need the kept rows staged and read back */
+int dn_model_reuse_on(const dn_model *m) { return !m->reuse_off && !on_device(m); }
 dn_reuse **dn_model_reuse_state(dn_model *m) { return &m->reuse; }
 void dn_model_reuse_clear(dn_model *m)
 {

@@ -97,6 +97,16 @@ const float *dn_model_infer(dn_model *m, const float *x, int n, char *err, size_
 int dn_model_backward(dn_model *m, const float *dy, int n, float *dx, char *err,
                       size_t errlen);
 
+/* Where a model computes. A new model computes on the CPU. */
+typedef enum dn_device { DN_DEVICE_CPU = 0, DN_DEVICE_GPU } dn_device;
+/* Moves the model's computation, weights and optimiser state to d: the GPU initialises
+ * CUDA on its first use; its per-batch buffers are made at the next step. Weights read
+ * through dn_layer_param or dn_model_weights come from the device first (a pointer so got
+ * is good until the next step). All or nothing: on failure (no GPU, out of device memory,
+ * a layer without kernels there) err says why and the model stays where it was. */
+int dn_model_set_device(dn_model *m, dn_device d, char *err, size_t errlen);
+dn_device dn_model_device(const dn_model *m);
+
 /* Progress and cancellation for fit, evaluate and predict. Any member may be NULL. */
 typedef struct dn_epoch_log {
     int epoch, epochs;         /* 1-based */

@@ -57,7 +57,7 @@ int dn_optimizer_check(const dn_optimizer *o, char *err, size_t errlen)
     return DN_OK;
 }
 
-static int slots_needed(const dn_optimizer *o)
+int dn_optimizer_slots(const dn_optimizer *o)
 {
     switch (o->kind) {
     case DN_OPT_SGD: return o->momentum > 0.0f ? 1 : 0;
@@ -69,7 +69,7 @@ static int slots_needed(const dn_optimizer *o)
 
 int dn_optimizer_prepare(const dn_optimizer *o, dn_param *p, char *err, size_t errlen)
 {
-    for (int s = 0; s < slots_needed(o); s++) {
+    for (int s = 0; s < dn_optimizer_slots(o); s++) {
         if (p->slot[s])
             continue;
         p->slot[s] = calloc((size_t)p->size, sizeof(float));

@@ -34,6 +34,8 @@ const char *dn_optimizer_name(dn_optimizer_kind kind);
 /* Checks ranges (lr >= 0, momentum/rho/betas in [0, 1), epsilon >= 0). 0 or -1 + err. */
 int dn_optimizer_check(const dn_optimizer *o, char *err, size_t errlen);
 
+/* how many state arrays (slots) o keeps per parameter: 0 to 2 */
+int dn_optimizer_slots(const dn_optimizer *o);
 /* Allocates p's state slots if missing (zeroed). 0 or -1 + err. */
 int dn_optimizer_prepare(const dn_optimizer *o, dn_param *p, char *err, size_t errlen);
 /* Updates p from p->grad; call after o->iterations was incremented for this step. */

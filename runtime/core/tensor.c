@@ -1,4 +1,5 @@
 #include "tensor.h"
+#include "backend.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -9,6 +10,15 @@ int dn_tensor_reserve(dn_tensor *t, size_t n, char *err, size_t errlen)
 {
     if (n <= t->cap)
         return DN_OK;
+    if (t->be) {
+        void *d = NULL;
+        if (t->be->alloc(&d, n * sizeof(float), err, errlen))
+            return DN_ERROR;
+        t->be->release(t->data);
+        t->data = d;
+        t->cap = n;
+        return DN_OK;
+    }
     /* round up to whole cache lines so aligned_alloc's size rule holds */
     size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
     float *p = aligned_alloc(64, bytes);
@@ -23,8 +33,17 @@ int dn_tensor_reserve(dn_tensor *t, size_t n, char *err, size_t errlen)
 
 void dn_tensor_fini(dn_tensor *t)
 {
-    free(t->data);
+    if (t->be)
+        t->be->release(t->data);
+    else
+        free(t->data);
     memset(t, 0, sizeof *t);
+}
+
+void dn_tensor_move(dn_tensor *t, const struct dn_backend *be)
+{
+    dn_tensor_fini(t);
+    t->be = be;
 }
 
 size_t dn_shape_size(int ndim, const int *shape)

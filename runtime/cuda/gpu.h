@@ -21,4 +21,14 @@ int dn_gpu_built(void);
  * usable devices; when 0, why holds a sentence a person understands. */
 int dn_gpu_probe(dn_gpu_info *info, char *why, size_t whylen);
 
+/* The GPU backend's mode (the CUDA build; initialises CUDA when it has not yet).
+ * fast 0: deterministic algorithms only, a re-run gives the same bits; 1: cuDNN's
+ * measured fastest. tf32: TensorFloat-32 products on chips that have them (compute
+ * capability 8+; on by default there, as in TensorFlow). 0 or -1 + err (no GPU). */
+int dn_gpu_set_mode(int fast, int tf32, char *err, size_t errlen);
+/* 1 and the mode once the GPU backend is up; 0 (nothing filled) before or without it */
+int dn_gpu_mode(int *fast, int *tf32);
+/* 1 and the device's free and total bytes once the backend is up; else 0 */
+int dn_gpu_memory(size_t *free_bytes, size_t *total_bytes);
+
 #endif

@@ -58,10 +58,51 @@ def test_device_says_where_and_why(kernel):
     else:
         assert "chosen by deepnb" not in out
     kernel.fails("%device tpu", "UsageError", "cpu or gpu")
+    kernel.fails("%device cpu fast", "UsageError", "after gpu fast")
     r = kernel.ok("%device cpu")
     assert "Computing on the CPU" in r.stdout
-    r = kernel.run("%device gpu")
-    assert not r.ok and r.error["ename"] in ("RuntimeError", "NotImplementedError"), r
+
+
+def has_gpu():
+    return os.path.exists("/dev/nvidia0") or os.environ.get("DEEPNB_EXPECT_GPU") == "1"
+
+
+def test_without_a_gpu_gpu_is_an_error_sentence_and_models_stay(kernel):
+    """No GPU here (or a build without CUDA): %device gpu fails with a sentence saying why,
+    a model made before keeps computing on the CPU and trains."""
+    if has_gpu():
+        import pytest
+        pytest.skip("this machine has a GPU")
+    kernel.ok("%%model dev_m\nDense(2, input_shape=(3,), activation='softmax')")
+    kernel.ok("%compile dev_m optimizer=SGD(lr=0.1) loss=categorical_crossentropy")
+    out = kernel.ok("%device").stdout
+    assert "Computing on the CPU." in out and out.count("GPU:") == 1
+    for cell in ("%device gpu", "%device gpu fast"):
+        r = kernel.run(cell)
+        assert not r.ok and r.error["ename"] == "RuntimeError", r
+        why = r.error["evalue"]
+        assert why.startswith("no GPU to compute on: ") and (
+            "built without CUDA" in why or "no usable GPU" in why), why
+    kernel.ok("%let dx = random(4, 3)\n%let dy = one_hot([0, 1, 1, 0], 2)")
+    kernel.ok("%fit dev_m dx dy epochs=1 batch_size=2")
+    assert "Computing on the CPU" in kernel.ok("%device").stdout
+
+
+def test_a_gpu_runs_the_models(kernel):
+    """On a machine with a GPU: the default puts models there; %device cpu and gpu move them."""
+    if not has_gpu():
+        import pytest
+        pytest.skip("no GPU on this machine")
+    kernel.ok("%%model gm\nDense(2, input_shape=(3,), activation='softmax')")
+    assert "Computing on the GPU" in kernel.ok("%device").stdout
+    kernel.ok("%compile gm optimizer=SGD(lr=0.1) loss=categorical_crossentropy")
+    kernel.ok("%let gx = random(4, 3)\n%let gy = one_hot([0, 1, 1, 0], 2)")
+    kernel.ok("%fit gm gx gy epochs=1 batch_size=2")
+    out = kernel.ok("%device cpu").stdout
+    assert "Moved there: gm." in out
+    out = kernel.ok("%device gpu fast").stdout
+    assert "Moved there: gm." in out and "the fastest cuDNN" in out
+    kernel.ok("%fit gm gx gy epochs=1 batch_size=2")
 
 
 def maps_openblas(k):
