@@ -65,7 +65,10 @@ static void judge_reports(void)
         while (f && fgets(line, sizeof line, f)) {
             if (!strstr(line, "    #") || strstr(line, "__interceptor_") ||
                 strstr(line, "__asan_") || strstr(line, "sanitizer_common") ||
-                strstr(line, "libc.so") || strstr(line, "in memcpy") || strstr(line, "in memmove"))
+                strstr(line, "libc.so") || strstr(line, "in memcpy") || strstr(line, "in memmove") ||
+                /* the sanitizer's allocator: the frame below it made the call */
+                strstr(line, " in malloc ") || strstr(line, " in calloc ") ||
+                strstr(line, " in realloc ") || strstr(line, " in free "))
                 continue;
             snprintf(first, sizeof first, "%s", line);
             break;
