@@ -10,16 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        int ok_ = (cond);                                  \
-        printf("%s ", ok_ ? "ok  " : "FAIL");              \
-        printf(__VA_ARGS__);                               \
-        printf("\n");                                      \
-        failures += !ok_;                                  \
-    } while (0)
+#include "check.h"
 
 static void choose(const char *have, int level, const char *want)
 {
@@ -64,6 +55,5 @@ int main(void)
                   "OpenBLAS's own choice %s is right for this level-%d CPU", core, level);
         CHECK(!getenv("OPENBLAS_CORETYPE"), "the variable was for that load only");
     }
-    printf("%s\n", failures ? "FAILED" : "all passed");
-    return failures != 0;
+    return check_done();
 }

@@ -9,17 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-static char err[512];
+#include "check.h"
 
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        int ok_ = (cond);                                  \
-        printf("%s ", ok_ ? "ok  " : "FAIL");              \
-        printf(__VA_ARGS__);                               \
-        printf("\n");                                      \
-        failures += !ok_;                                  \
-    } while (0)
+static char err[512];
 
 /* two steps from w = (1, -2) with gradients (0.5, -0.1) then (0.2, 0.3) */
 static void check_optimizer(const char *what, const dn_optimizer *o0, double w0, double w1)

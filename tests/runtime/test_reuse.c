@@ -11,17 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-static char err[512];
+#include "check.h"
 
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        int ok_ = (cond);                                  \
-        printf("%s ", ok_ ? "ok  " : "FAIL");              \
-        printf(__VA_ARGS__);                               \
-        printf("\n");                                      \
-        failures += !ok_;                                  \
-    } while (0)
+static char err[512];
 
 enum { N = 53, NV = 21, H = 12, W = 12, C = 3, K = 4 };
 static float X[N * H * W * C], Y[N * K], XV[NV * H * W * C], YV[NV * K];
@@ -282,6 +274,5 @@ int main(void)
     epoch(&p, "no room, epoch 2", "The outputs of the frozen layers up to dense_1 are not kept");
     pair_fini(&p);
 
-    printf("%s\n", failures ? "FAILED" : "all passed");
-    return failures != 0;
+    return check_done();
 }

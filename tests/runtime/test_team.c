@@ -10,16 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        int ok_ = (cond);                                  \
-        printf("%s ", ok_ ? "ok  " : "FAIL");              \
-        printf(__VA_ARGS__);                               \
-        printf("\n");                                      \
-        failures += !ok_;                                  \
-    } while (0)
+#include "check.h"
 
 enum { ITEMS = 5000, MAXT = 256 };
 static _Atomic int ran[ITEMS];
@@ -141,6 +132,5 @@ int main(void)
     }
     CHECK(all_once(ITEMS) && !shared_slot && !bad_thread,
           "after the held worker wakes late, 100 more calls run every item once");
-    printf("%s\n", failures ? "FAILED" : "all passed");
-    return failures != 0;
+    return check_done();
 }
