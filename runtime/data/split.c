@@ -752,6 +752,21 @@ static int run_op(int dfd, const op *o, const char **why)
     return -1;
 }
 
+/* whether op o is done already (ops run in order, each all or nothing: a resumed split
+ * finds the ones before where it stopped done) */
+static int op_done(int dfd, const op *o)
+{
+    switch (o->kind) {
+    case OP_MKDIR:
+        return is_dir(dfd, o->dst);
+    case OP_COPY:
+        return exists(dfd, o->dst);
+    case OP_MOVE:
+        return !exists(dfd, o->src) && exists(dfd, o->dst);
+    }
+    return 0;
+}
+
 static int count_files(int dfd, const char *rel, long *n)
 {
     strs s = {0};
@@ -855,9 +870,16 @@ int dn_split(const dn_split_options *o, dn_split_result *res, char *err, size_t 
         moves += p.ops[i].kind == OP_MOVE;
         copies += p.ops[i].kind == OP_COPY;
     }
-    long moved = 0, copied = 0;
+    long moved = 0, copied = 0, first = 0;
+    /* a resumed split goes on from where the last one stopped: its progress and its
+     * counts never go back */
+    while (res->resumed && first < p.n && op_done(dfd, &p.ops[first])) {
+        moved += p.ops[first].kind == OP_MOVE;
+        copied += p.ops[first].kind == OP_COPY;
+        first++;
+    }
     const char *gate = getenv("DEEPNB_SPLIT_GATE");
-    for (long i = 0; i < p.n; i++) {
+    for (long i = first; i < p.n; i++) {
         const op *q = &p.ops[i];
         const char *why = NULL;
         int stop = o->progress && o->progress(o->progress_ctx, i, p.n);

@@ -277,10 +277,14 @@ static int sabotage(void *ctx, long done, long total)
     return 0;
 }
 
+static long first_seen;   /* the first step a run's progress reported, or -1 */
+
 static int interrupt(void *ctx, long done, long total)
 {
     (void)ctx;
     (void)total;
+    if (first_seen < 0)
+        first_seen = done;
     return done == stop_at;
 }
 
@@ -321,9 +325,26 @@ static void test_resume(const char *dir, const listing *reference)
     rm_rf(dir);
     make_competition(dir, NCAT, NDOG, NTEST, 0);
     stop_at = 20;
+    first_seen = -1;
     o.progress = interrupt;
     rc = dn_split(&o, &r, err, sizeof err);
     CHECK(rc != 0 && strstr(err, "interrupted at step 21"), "interrupted: %s", err);
+    /* interrupted again, sooner after its start than the first run was: its progress
+     * starts where the first stopped and its counts do not go back */
+    long moves_before = -1, moves_after = -1;
+    const char *d = strstr(err, "Done so far: ");
+    if (d)
+        sscanf(d, "Done so far: %ld", &moves_before);
+    stop_at = 22;
+    first_seen = -1;
+    rc = dn_split(&o, &r, err, sizeof err);
+    d = strstr(err, "Done so far: ");
+    if (d)
+        sscanf(d, "Done so far: %ld", &moves_after);
+    CHECK(rc != 0 && first_seen == 20 && strstr(err, "interrupted at step 23") &&
+              moves_after >= moves_before && moves_before >= 0,
+          "a second interruption: progress went on from step %ld, moves done %ld then %ld",
+          first_seen, moves_before, moves_after);
     o.progress = NULL;
     rc = dn_split(&o, &r, err, sizeof err);
     l = list_tree(dir);
