@@ -24,7 +24,7 @@ REPO=$PWD
 if [ "${1:-}" = "--fetch-deps" ]; then
     mkdir -p build-gpudeps && cd build-gpudeps &&
         apt-get download libopenblas0-pthread libopenblas-pthread-dev libopenblas-dev \
-            libgfortran5 libquadmath0 && ls -l
+            libgfortran5 libquadmath0 libxxhash0 libxxhash-dev && ls -l
     exit $?
 fi
 
@@ -72,6 +72,19 @@ elif ls "$REPO"/build-gpudeps/*.deb >/dev/null 2>&1; then
     RUNPATH+=("$OB" "$D/usr/lib/x86_64-linux-gnu")
 else
     step "FAIL build: no CBLAS here (cblas.h and libopenblas); run 'bash scripts/gpu-check.sh --fetch-deps' on a machine with a network and carry build-gpudeps"
+    exit 1
+fi
+# xxHash (the runtime's fingerprints): the system's, else Debian's packages carried
+if [ -f /usr/include/xxhash.h ] && ls /usr/lib/x86_64-linux-gnu/libxxhash.so* >/dev/null 2>&1; then
+    LIB+=(-l:libxxhash.so.0)
+elif ls "$REPO"/build-gpudeps/libxxhash*.deb >/dev/null 2>&1; then
+    D=$B/deps
+    for f in "$REPO"/build-gpudeps/libxxhash*.deb; do dpkg -x "$f" "$D"; done
+    INC+=(-I"$D/usr/include")
+    LIB+=(-L"$D/usr/lib/x86_64-linux-gnu" -l:libxxhash.so.0 -Wl,-rpath,"$D/usr/lib/x86_64-linux-gnu")
+    RUNPATH+=("$D/usr/lib/x86_64-linux-gnu")
+else
+    step "FAIL build: no xxhash.h here; run 'bash scripts/gpu-check.sh --fetch-deps' on a machine with a network and carry build-gpudeps"
     exit 1
 fi
 # cuDNN: the toolkit's, the system's, or the pip wheel PyTorch brought (nvidia-cudnn-cu13)
