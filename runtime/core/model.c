@@ -791,11 +791,6 @@ void dn_model_set_reuse(dn_model *m, int on) { m->reuse_off = !on; }
 /* on the CPU only for now: a GPU pass would need the kept rows staged and read back */
 int dn_model_reuse_on(const dn_model *m) { return !m->reuse_off && !on_device(m); }
 dn_reuse **dn_model_reuse_state(dn_model *m) { return &m->reuse; }
-void dn_model_reuse_clear(dn_model *m)
-{
-    dn_reuse_free(m->reuse);
-    m->reuse = NULL;
-}
 
 const char *dn_model_reuse_note(const dn_model *m) { return dn_reuse_note(m->reuse); }
 

@@ -137,8 +137,6 @@ int dn_model_fit(dn_model *m, dn_batch_source *train, int epochs, dn_batch_sourc
  * note is a sentence on what the last training pass kept or reused, or "". */
 void dn_model_set_reuse(dn_model *m, int on);
 const char *dn_model_reuse_note(const dn_model *m);
-/* Frees every kept output. */
-void dn_model_reuse_clear(dn_model *m);
 
 /* Mean loss and accuracy over a pass of src. DN_OK, DN_INTERRUPTED or DN_ERROR + err. */
 int dn_model_evaluate(dn_model *m, dn_batch_source *src, const dn_callbacks *cb,
