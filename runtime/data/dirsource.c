@@ -44,7 +44,7 @@ typedef struct slot {
     long batch;     /* which stream batch occupies the slot (-1: none yet) */
     int n, done;    /* places in the batch, and places finished */
     int kept;       /* images decoded into it */
-    char failed[400];   /* set when a passing failure outlasted its tries */
+    char failed[PATH_MAX + 400];   /* set when a passing failure outlasted its tries */
 } slot;
 
 typedef struct plan {
