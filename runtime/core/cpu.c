@@ -16,6 +16,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int nthreads = 1;
 #ifdef DN_AVX2
 static int avx2_fma;    /* dn_small_sgemm's kernel can run */
+static int avx512;      /* and its AVX-512 one (DEEPNB_NO_AVX512 set: not used) */
 #endif
 
 /* cgroup v2's CPU quota of this process (cpu.max "quota period"), rounded up to whole
@@ -68,6 +69,7 @@ static void init_once(void)
     nthreads = usable_cores();
 #ifdef DN_AVX2
     avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    avx512 = avx2_fma && __builtin_cpu_supports("avx512f") && !getenv("DEEPNB_NO_AVX512");
 #endif
 }
 
@@ -210,6 +212,73 @@ static __attribute__((target("avx2,fma"))) void small_gemm(int M, int N, int K,
     }
 }
 
+/* The same products with AVX-512: 16 floats a register and 32 registers, so up to 6 x 4
+ * accumulators. Each element is still one chain of fused multiply-adds over k in order,
+ * so the bits are those of the AVX2 kernel (and row-invariant: dense.c). */
+static inline __attribute__((always_inline, target("avx512f"))) void
+block512(int RB, int NV, int K, const dn_operand *A, int i, const float *B, int N, float *Cm,
+         int add)
+{
+    __m512 acc[6][4];
+    const float *ar[6];
+    for (int r = 0; r < RB; r++)
+        ar[r] = A->p + (A->rt ? A->rt[i + r] : (i + r) * A->rs);
+    for (int r = 0; r < RB; r++)
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = add ? _mm512_loadu_ps(Cm + (long)r * N + 16 * v) : _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m512 b[4];
+        for (int v = 0; v < NV; v++)
+            b[v] = _mm512_loadu_ps(B + (long)k * N + 16 * v);
+        const long ko = A->kt ? A->kt[k] : k * A->ks;
+        for (int r = 0; r < RB; r++) {
+            __m512 a = _mm512_set1_ps(ar[r][ko]);
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < RB; r++)
+        for (int v = 0; v < NV; v++)
+            _mm512_storeu_ps(Cm + (long)r * N + 16 * v, acc[r][v]);
+}
+
+static inline __attribute__((always_inline, target("avx512f,avx2,fma"))) void
+row_block512(int RB, int K, const dn_operand *A, int i, const float *B, int N, float *Cm,
+             int add)
+{
+    int j = 0;
+    for (; j + 64 <= N; j += 64)
+        block512(RB, 4, K, A, i, B + j, N, Cm + (long)i * N + j, add);
+    if (j + 32 <= N) {
+        block512(RB, 2, K, A, i, B + j, N, Cm + (long)i * N + j, add);
+        j += 32;
+    }
+    if (j + 16 <= N) {
+        block512(RB, 1, K, A, i, B + j, N, Cm + (long)i * N + j, add);
+        j += 16;
+    }
+    if (j < N)   /* the last 8 columns */
+        block(RB, 1, K, A, i, B + j, N, Cm + (long)i * N + j, add);
+}
+
+static __attribute__((target("avx512f,avx2,fma"))) void small_gemm512(int M, int N, int K,
+                                                                     const dn_operand *A,
+                                                                     const float *B, float *Cm,
+                                                                     int add)
+{
+    int i = 0;
+    for (; i + 6 <= M; i += 6)
+        row_block512(6, K, A, i, B, N, Cm, add);
+    switch (M - i) {
+    case 5: row_block512(5, K, A, i, B, N, Cm, add); break;
+    case 4: row_block512(4, K, A, i, B, N, Cm, add); break;
+    case 3: row_block512(3, K, A, i, B, N, Cm, add); break;
+    case 2: row_block512(2, K, A, i, B, N, Cm, add); break;
+    case 1: row_block512(1, K, A, i, B, N, Cm, add); break;
+    default: break;
+    }
+}
+
 #endif
 
 int dn_small_sgemm_fits(int N)
@@ -228,7 +297,7 @@ int dn_small_sgemm(int M, int N, int K, const dn_operand *A, const float *B, flo
 #ifdef DN_AVX2
     dn_cpu_init();
     if (N % 8 == 0 && avx2_fma) {
-        small_gemm(M, N, K, A, B, Cm, add);
+        (avx512 ? small_gemm512 : small_gemm)(M, N, K, A, B, Cm, add);
         return 1;
     }
 #else

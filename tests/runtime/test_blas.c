@@ -20,8 +20,48 @@ static void choose(const char *have, int level, const char *want)
           have, level, want ? want : "left alone");
 }
 
+/* dn_small_sgemm against one fused multiply-add chain per element over k in order (the
+ * AVX2 and AVX-512 kernels alike must give exactly these bits; DEEPNB_NO_AVX512 picks
+ * the AVX2 one), shapes with every tail of rows and columns */
+static void small_products(void)
+{
+    if (!dn_small_sgemm_fits(8)) {
+        printf("skip the small-product kernel: no AVX2 and FMA here\n");
+        return;
+    }
+    const int Ms[] = {1, 5, 6, 7, 13}, Ns[] = {8, 16, 24, 32, 40, 64, 72, 136}, Ks[] = {1, 9, 288};
+    int bad = 0, cases = 0;
+    for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+        for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
+            for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++)
+                for (int add = 0; add < 2; add++) {
+                    int M = Ms[a], N = Ns[b], K = Ks[c];
+                    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+                    float *C = malloc(sizeof(float) * M * N), *R = malloc(sizeof(float) * M * N);
+                    unsigned x = 12345u + (unsigned)(M * 131 + N * 7 + K);
+                    for (int i = 0; i < M * K; i++)
+                        A[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+                    for (int i = 0; i < K * N; i++)
+                        B[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+                    for (int i = 0; i < M * N; i++)
+                        C[i] = R[i] = add ? 0.25f * (float)(i % 7) : 0.0f;
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++)
+                            for (int k = 0; k < K; k++)
+                                R[i * N + j] = fmaf(A[i * K + k], B[k * N + j], R[i * N + j]);
+                    const dn_operand op = {A, K, 1, NULL, NULL};
+                    dn_small_sgemm(M, N, K, &op, B, C, add);
+                    bad += memcmp(C, R, sizeof(float) * M * N) != 0;
+                    cases++;
+                    free(A), free(B), free(C), free(R);
+                }
+    CHECK(!bad, "the small-product kernel%s gives one FMA chain's bits in %d of %d shapes",
+          getenv("DEEPNB_NO_AVX512") ? " (AVX2)" : "", cases - bad, cases);
+}
+
 int main(void)
 {
+    small_products();
     choose("Prescott", 4, "SkylakeX");
     choose("Nehalem", 4, "SkylakeX");
     choose("Sandybridge", 4, "SkylakeX");
