@@ -3,7 +3,8 @@
 machine and thread count, then prints the runtime's speed over the faster torch's.
 Usage: bench.py PATH/TO/bench_cnn [seconds per measurement, default 1]. Takes about
 35 s: three alternating rounds, best figures of each side. Last line:
-train=R infer=R toy=R   (R > 1: the runtime is faster)"""
+train=R infer=R toy=R sgemm=R   (R > 1: the runtime is faster; sgemm: 1024^3 through the
+runtime's team against OpenBLAS's own threads, both with the best kernels for this CPU)"""
 import os
 import subprocess
 import sys
@@ -145,7 +146,12 @@ def main():
     train = ours["train_img_s"] / max(t["train_img_s"] for _, t in torches)
     infer = ours["infer_img_s"] / max(t["infer_img_s"] for _, t in torches)
     toy = min(t["toy_step_us"] for _, t in torches) / ours["toy_step_us"]
-    print(f"train={train:.2f} infer={infer:.2f} toy={toy:.2f}")
+    # sgemm 1024^3 through the runtime (its team, OpenBLAS single-threaded inside, the
+    # kernels it chose) against OpenBLAS threading itself with those same best kernels
+    sgemm = ours["runtime_sgemm_1024_gflops"] / ours["sgemm_1024_gflops"]
+    print(f"  sgemm 1024^3: {ours['runtime_sgemm_1024_gflops']:.1f} GFLOP/s through the runtime, "
+          f"{ours['sgemm_1024_gflops']:.1f} by OpenBLAS's own threads")
+    print(f"train={train:.2f} infer={infer:.2f} toy={toy:.2f} sgemm={sgemm:.2f}")
 
 
 if __name__ == "__main__":
