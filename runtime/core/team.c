@@ -14,6 +14,7 @@
 #include "cpu.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +72,10 @@ static long run_items(uint32_t gen, item_fn fn, void *ctx, long count, int threa
 static void *worker(void *arg)
 {
     int id = (int)(intptr_t)arg;
+    /* signals (the kernel's interrupt) are for the thread that started the work */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     in_team = 1;
     uint32_t seen = 0;
     for (;;) {
