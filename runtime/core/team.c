@@ -72,10 +72,6 @@ static long run_items(uint32_t gen, item_fn fn, void *ctx, long count, int threa
 static void *worker(void *arg)
 {
     int id = (int)(intptr_t)arg;
-    /* signals (the kernel's interrupt) are for the thread that started the work */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
     in_team = 1;
     uint32_t seen = 0;
     for (;;) {
@@ -109,12 +105,18 @@ static void start_workers(void)
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* workers start with every signal blocked: the kernel's interrupt is for the thread
+     * running the cell */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     for (int i = 0; i < want; i++) {
         pthread_t t;
         if (pthread_create(&t, &a, worker, (void *)(intptr_t)(i + 1)))
             break;
         team.nworkers++;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&a);
 }
 
