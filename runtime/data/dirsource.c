@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1014,11 +1015,17 @@ int dn_dir_source_new(const dn_dir_options *o, dn_dir_source **out, char *err, s
         return -1;
     }
     s->nworkers = nw;
+    /* decoding threads start with every signal blocked: the kernel's interrupt is for the
+     * thread running the cell */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     for (int i = 0; i < nw; i++) {
         s->workers[i].src = s;
         if (pthread_create(&s->workers[i].th, NULL, work, &s->workers[i]) == 0)
             s->workers[i].started = 1;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!s->workers[0].started) {
         snprintf(err, errlen, "cannot start decoding threads");
         dn_dir_source_free(s);
