@@ -308,6 +308,9 @@ static int move_models(dn_ctx *ctx, dn_device d, dn_text *moved)
     dn_workspace *ws = dn_ctx_workspace(ctx);
     size_t n = dn_workspace_count(ws);
     char err[512];
+    /* which models this call moved: only those go back (one already on d stays there) */
+    unsigned char *went = calloc(n ? n : 1, 1);
+    if (!went) return dn_fail(ctx, "MemoryError", "out of memory");
     for (size_t i = 0; i < n; i++) {
         const dn_type *type;
         const void *obj;
@@ -317,20 +320,21 @@ static int move_models(dn_ctx *ctx, dn_device d, dn_text *moved)
         if (dn_model_device(m) == d) continue;
         if (dn_model_set_device(m, d, err, sizeof err)) {
             for (size_t k = 0; k < i; k++) {
-                const char *back = dn_workspace_name_at(ws, k, &type, &obj);
-                (void)back;
-                if (type == &dn_model_type) {
-                    char e2[64];
-                    dn_model_set_device(((const dn_ws_model *)obj)->m,
-                                        d == DN_DEVICE_GPU ? DN_DEVICE_CPU : DN_DEVICE_GPU, e2,
-                                        sizeof e2);
-                }
+                if (!went[k]) continue;
+                dn_workspace_name_at(ws, k, &type, &obj);
+                char e2[64];
+                dn_model_set_device(((const dn_ws_model *)obj)->m,
+                                    d == DN_DEVICE_GPU ? DN_DEVICE_CPU : DN_DEVICE_GPU, e2,
+                                    sizeof e2);
             }
+            free(went);
             return dn_fail(ctx, "RuntimeError", "model %s cannot move to the %s: %s", name,
                            d == DN_DEVICE_GPU ? "GPU" : "CPU", err);
         }
+        went[i] = 1;
         dn_text_addf(moved, "%s%s", moved->n ? ", " : "", name);
     }
+    free(went);
     return 0;
 }
 

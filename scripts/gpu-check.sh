@@ -156,10 +156,12 @@ if [ -n "$PY" ]; then
 else
     timeout 240 "$B/bench_gpu" 10 64 2>&1 | tee "$OUT/bench.txt"
 fi
-if grep -q "^deepnb full" "$OUT/bench.txt"; then
+bench_rc=${PIPESTATUS[0]}
+# every case must have run: one failed case (or a timeout) is a FAIL, not hidden by another's line
+if [ "$bench_rc" = 0 ] && grep -q "^deepnb full" "$OUT/bench.txt"; then
     step "ok   bench: $(tail -1 "$OUT/bench.txt")"
 else
-    step "FAIL bench: $(tail -1 "$OUT/bench.txt")"
+    step "FAIL bench (exit $bench_rc): $(tail -1 "$OUT/bench.txt")"
 fi
 step "     total $(( $(date +%s) - T0 )) s"
 echo "== summary"

@@ -141,7 +141,8 @@ __global__ void loss_rows(int loss, int acc, int fused, const float *p, const fl
             } else if (loss == BINARY_CE) {
                 const float s = 1.0f / (float)total;
                 float q = clipp(pj);
-                sum -= yj * log((double)q) + (1.0f - yj) * log(1.0 - (double)q);
+                // 1 - q in float, then the double log: loss.c's operations
+                sum -= yj * log((double)q) + (1.0f - yj) * log((double)(1.0f - q));
                 if (g)
                     g[j] = fused ? s * (pj - yj)
                                  : (q != pj ? 0.0f : s * (pj - yj) / (pj * (1.0f - pj)));
