@@ -75,7 +75,8 @@ The weights are saved in Keras' HDF5 layout as `work-data/models/base.h5`, the f
 `lesson2-redux.ipynb` and `lesson2-linear.ipynb` start from. Every run gives the same
 file, byte for byte (`%seed`, a fixed order of work, no time stamps in the file)."""),
     md("## The data\n`%dataset` lays out the offline set afresh (its `pretrain/` folder has the eight classes)."),
-    code("""%cd ../work-data
+    code("""%mkdir -p ../work-data
+%cd ../work-data
 %dataset fashion-mnist pretrain-data refresh=True"""),
     code("""%seed 2017
 %batches pre_train pretrain-data/pretrain/train size=28 color=grayscale preprocess=scale batch_size=64
@@ -117,7 +118,8 @@ Jeremy's to-do list, one heading each:
     md("""## 0. The data, afresh
 `%dataset` lays the set out again on every run (`refresh=True`), so this notebook can
 always be run from the top and gives the same record."""),
-    code("""%cd ../work-data
+    code("""%mkdir -p ../work-data
+%cd ../work-data
 %dataset fashion-mnist lesson2 refresh=True"""),
     code("""!ls lesson2
 !ls lesson2/train | head -4
@@ -254,7 +256,8 @@ The lesson's middle part: take what the pre-trained network computes for every i
 a linear model from it to boot vs sneaker; then do better by replacing the network's last
 layer, and by letting more layers learn at lower learning rates. Each step's validation
 accuracy is shown."""),
-    code("""%cd ../work-data
+    code("""%mkdir -p ../work-data
+%cd ../work-data
 %dataset fashion-mnist lesson2-linear refresh=True
 %seed 7
 %split lesson2-linear valid=2000"""),
@@ -335,7 +338,8 @@ a dog, `dog.jpg` from darknet), 224×224 RGB, preprocessed as VGG16 was trained 
 mean subtracted, channels in BGR order). On a CPU, VGG16 takes seconds per image.
 
 Without the file, `%model` stops with a FileNotFoundError that names it."""),
-    code("""%cd ../work-data
+    code("""%mkdir -p ../work-data
+%cd ../work-data
 %model vgg vgg16 weights=vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5"""),
     code("""!rm -rf photos && mkdir -p photos/train/cat photos/train/dog
 !cp /usr/lib/python3/dist-packages/skimage/data/chelsea.png photos/train/cat/

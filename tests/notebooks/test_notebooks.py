@@ -31,12 +31,12 @@ KERNEL = BUILD / "kernel" / "deepnb"
 
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
-    """root/notebooks (copies of the notebooks) and root/work-data, with a kernelspec."""
+    """root/notebooks (copies of the notebooks) and a kernelspec; no root/work-data, as
+    in a fresh clone: the notebooks make it."""
     assert KERNEL.exists(), f"{KERNEL} is not built (set DEEPNB_BUILD)"
     root = tmp_path_factory.mktemp("lesson")
     shutil.copytree(REPO / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns("*.nbconvert.*", "*.py"))
-    (root / "work-data").mkdir()
     spec = root / "jupyter" / "kernels" / "deepnb"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
@@ -181,7 +181,7 @@ def test_linear_steps(layout, base):
 
 def test_vgg16_with_a_keras_layout_file(layout):
     d = layout / "work-data" / "vgg16"
-    d.mkdir()
+    d.mkdir(parents=True)
     vgg16_file.write(d / "vgg16_weights_tf_dim_ordering_tf_kernels.h5")
     try:
         nb = execute(layout, "lesson2-vgg16")
