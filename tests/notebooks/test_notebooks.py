@@ -187,7 +187,7 @@ def test_vgg16_with_a_keras_layout_file(layout):
         nb = execute(layout, "lesson2-vgg16")
     finally:
         (d / "vgg16_weights_tf_dim_ordering_tf_kernels.h5").unlink()
-    made = texts(outputs(nb, "%cd ../work-data"))
+    made = texts(outputs(nb, "%mkdir -p ../work-data"))
     assert "138,357,544 params" in made and "Weights loaded" in made
     assert "(2, 1000)" in texts(outputs(nb, "%predict vgg photos as=imagenet"))
     assert "Dense(2, activation='softmax')" in texts(outputs(nb, "%finetune vgg photos"))
