@@ -78,55 +78,33 @@ static dn_model *cnn(void)
     return m;
 }
 
-/* GFLOP/s of an n^3 product through the runtime's own path (dn_sgemm: pieces on the
- * team, OpenBLAS single-threaded in each, its kernels chosen as the kernel would) */
-static double runtime_sgemm_gflops(int n, double secs)
+/* GFLOP/s of C(M,N) = A(M,K) B(K,N): through the runtime's own path when runtime
+ * (dn_sgemm: pieces on the team, OpenBLAS single-threaded in each), else in one OpenBLAS
+ * call threaded over every core (the yardstick). Either way with the kernels the runtime
+ * chose for this CPU. */
+static double sgemm_gflops(int M, int N, int K, double secs, int runtime)
 {
-    openblas_set_num_threads(1);
-    float *a = calloc((size_t)n * n, sizeof(float)), *b = calloc((size_t)n * n, sizeof(float));
-    float *c = calloc((size_t)n * n, sizeof(float));
-    for (long i = 0; i < (long)n * n; i++) {
-        a[i] = (float)(i % 13) * 0.1f;
-        b[i] = (float)(i % 7) * 0.1f;
-    }
-    dn_sgemm(CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-    double best = 1e30;
-    for (int w = 0; w < WINDOWS; w++) {
-        long reps = 0;
-        double t0 = now(), t;
-        do {
-            dn_sgemm(CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-            reps++;
-        } while ((t = now() - t0) < secs / WINDOWS);
-        best = t / (double)reps < best ? t / (double)reps : best;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return 2.0 * n * n * n / best * 1e-9;
-}
-
-/* GFLOP/s of C(M,N) = A(M,K) B(K,N) in one OpenBLAS call threaded over every core (the
- * runtime keeps OpenBLAS single-threaded inside its own team; this is the yardstick) */
-static double sgemm_gflops(int M, int N, int K, double secs)
-{
-    openblas_set_num_threads(dn_cpu_threads());
+    openblas_set_num_threads(runtime ? 1 : dn_cpu_threads());
     float *a = calloc((size_t)M * K, sizeof(float)), *b = calloc((size_t)K * N, sizeof(float));
     float *c = calloc((size_t)M * N, sizeof(float));
     for (long i = 0; i < (long)M * K; i++)
         a[i] = (float)(i % 13) * 0.1f;
     for (long i = 0; i < (long)K * N; i++)
         b[i] = (float)(i % 7) * 0.1f;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a, K, b, N, 0, c, N);
     double best = 1e30;
-    for (int w = 0; w < WINDOWS; w++) {
+    for (int w = -1; w < WINDOWS; w++) {   /* window -1 warms up */
         long reps = 0;
         double t0 = now(), t;
         do {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a, K, b, N, 0, c, N);
+            if (runtime)
+                dn_sgemm(CblasNoTrans, CblasNoTrans, M, N, K, 1, a, K, b, N, 0, c, N);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a, K, b, N, 0,
+                            c, N);
             reps++;
-        } while ((t = now() - t0) < secs / WINDOWS);
-        best = t / (double)reps < best ? t / (double)reps : best;
+        } while (w >= 0 && (t = now() - t0) < secs / WINDOWS);
+        if (w >= 0)
+            best = t / (double)reps < best ? t / (double)reps : best;
     }
     free(a);
     free(b);
@@ -174,7 +152,7 @@ int main(int argc, char **argv)
         double cs = best_seconds(infer_step, cm, cx, NULL, IB, secs / 2);
         int rows = IB * (convs[c].h - 2) * (convs[c].w - 2), K = 9 * convs[c].c;
         double flops = 2.0 * rows * K * convs[c].f;
-        double gemm = sgemm_gflops(rows, convs[c].f, K, secs / 2);
+        double gemm = sgemm_gflops(rows, convs[c].f, K, secs / 2, 0);
         printf("conv%d_gflops=%.1f sgemm_conv%d_gflops=%.1f\n", c + 1, flops / cs * 1e-9, c + 1, gemm);
         all_flops += flops;
         all_s += cs;
@@ -185,8 +163,8 @@ int main(int argc, char **argv)
     if (conv_part) {
         printf("conv_gflops=%.1f sgemm_same_shapes_gflops=%.1f\n", all_flops / all_s * 1e-9,
                all_flops / all_gemm_s * 1e-9);
-        printf("sgemm_1024_gflops=%.1f\n", sgemm_gflops(1024, 1024, 1024, secs / 2));
-        printf("runtime_sgemm_1024_gflops=%.1f\n", runtime_sgemm_gflops(1024, secs / 2));
+        printf("sgemm_1024_gflops=%.1f\n", sgemm_gflops(1024, 1024, 1024, secs / 2, 0));
+        printf("runtime_sgemm_1024_gflops=%.1f\n", sgemm_gflops(1024, 1024, 1024, secs / 2, 1));
     }
 
     /* toy: Dense(2->1), SGD, mse, one example per step */

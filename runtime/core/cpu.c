@@ -19,28 +19,37 @@ static int avx2_fma;    /* dn_small_sgemm's kernel can run */
 static int avx512;      /* and its AVX-512 one (DEEPNB_NO_AVX512 set: not used) */
 #endif
 
+int dn_cgroup_path(const char *file, char *path, size_t len)
+{
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    int rc = -1;
+    while (rc && fgets(line, sizeof line, f))
+        if (!strncmp(line, "0::", 3)) {
+            line[strcspn(line, "\n")] = 0;
+            int k = snprintf(path, len, "/sys/fs/cgroup%s/%s", line + 3, file);
+            rc = k > 0 && (size_t)k < len ? 0 : -1;
+        }
+    fclose(f);
+    return rc;
+}
+
 /* cgroup v2's CPU quota of this process (cpu.max "quota period"), rounded up to whole
  * CPUs, or 0 when there is none */
 static int cgroup_cpus(void)
 {
-    FILE *f = fopen("/proc/self/cgroup", "r");
-    if (!f)
+    char path[1200];
+    if (dn_cgroup_path("cpu.max", path, sizeof path))
         return 0;
-    char line[1024], path[1200];
+    FILE *c = fopen(path, "r");
+    long long quota, period;
     int cpus = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "0::", 3))
-            continue;
-        line[strcspn(line, "\n")] = 0;
-        snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", line + 3);
-        FILE *c = fopen(path, "r");
-        long long quota, period;
-        if (c && fscanf(c, "%lld %lld", &quota, &period) == 2 && quota > 0 && period > 0)
-            cpus = (int)((quota + period - 1) / period);
-        if (c)
-            fclose(c);
-    }
-    fclose(f);
+    if (c && fscanf(c, "%lld %lld", &quota, &period) == 2 && quota > 0 && period > 0)
+        cpus = (int)((quota + period - 1) / period);
+    if (c)
+        fclose(c);
     return cpus;
 }
 

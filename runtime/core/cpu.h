@@ -16,6 +16,9 @@
  * (taskset) or cgroup CPU quota (containers), fewer when DEEPNB_THREADS or
  * OMP_NUM_THREADS asks; later calls do nothing. */
 void dn_cpu_init(void);
+/* The path of file (e.g. "cpu.max") in this process's cgroup v2 folder. 0, or -1 when the
+ * process is in no cgroup v2 hierarchy. */
+int dn_cgroup_path(const char *file, char *path, size_t len);
 int dn_cpu_threads(void);
 
 /* Where the CPU backend computes, for a person: threads, the BLAS library with its

@@ -2,6 +2,7 @@
  * (source, prefix) entries per model, each count * feat floats plus labels, in memory or
  * in an unlinked, preallocated file on disk mapped into memory. */
 #include "reuse.h"
+#include "cpu.h"
 #include "status.h"
 
 #include <errno.h>
@@ -110,23 +111,14 @@ static long long memory_available(void)
             }
         fclose(f);
     }
-    f = fopen("/proc/self/cgroup", "r");
-    if (f) {
-        char line[1024];
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "0::", 3))
-                continue;
-            line[strcspn(line, "\n")] = 0;
-            char path[1200];
-            snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", line + 3);
-            long long max = read_ll(path);   /* "max" reads as -1 */
-            snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", line + 3);
-            long long cur = read_ll(path);
-            if (max > 0 && cur >= 0 && (avail < 0 || max - cur < avail))
-                avail = max > cur ? max - cur : 0;
-        }
-        fclose(f);
-    }
+    char path[1200];
+    long long max = -1, cur = -1;
+    if (!dn_cgroup_path("memory.max", path, sizeof path))
+        max = read_ll(path);   /* "max" reads as -1 */
+    if (!dn_cgroup_path("memory.current", path, sizeof path))
+        cur = read_ll(path);
+    if (max > 0 && cur >= 0 && (avail < 0 || max - cur < avail))
+        avail = max > cur ? max - cur : 0;
     return avail;
 }
 
