@@ -1,4 +1,4 @@
-/* hmac.h — message signing (HMAC-SHA256 over the four JSON frames), OpenSSL 3 EVP_MAC. */
+/* hmac.h — message signing (HMAC-SHA256 over the four JSON frames), with libsodium. */
 #ifndef DN_HMAC_H
 #define DN_HMAC_H
 
@@ -14,7 +14,7 @@ dn_signer *dn_signer_new(const char *scheme, const void *key, size_t keylen, cha
 void dn_signer_free(dn_signer *s);
 int dn_signer_enabled(const dn_signer *s);
 /* Signs parts[0..nparts) as one stream into hex (DN_SIG_HEX_LEN + 1 bytes; "" when disabled).
- * Safe to call from several threads at once. Returns 0, or -1 when OpenSSL fails. */
+ * Safe to call from several threads at once. Returns 0, or -1 when libsodium fails. */
 int dn_signer_sign(const dn_signer *s, const void *const *parts, const size_t *lens, int nparts,
                    char hex[DN_SIG_HEX_LEN + 1]);
 /* 1 when sig (siglen bytes of hex) is the signature of parts, compared in constant time;

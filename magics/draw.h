@@ -8,19 +8,28 @@
  * bytes. When no DejaVu file is found, cairo's "sans-serif" (fontconfig) stands in.
  *
  * Knows nothing about cells: commands (cmd_results.c) choose what to draw and send the
- * bundle. Every function that can fail returns 0 or -1 with err. */
+ * bundle. Every function that can fail returns 0 or -1 with err.
+ *
+ * The drawing is the module deepnb-draw.so (draw_api.h, draw_cairo.c): cairo, pixman,
+ * FreeType and fontconfig are mapped at the first picture, not at start-up. These
+ * functions open it at their first call; when it cannot be opened, those that can fail
+ * say why in err, and the others do nothing (dn_blues gives 0, dn_base64 and
+ * dn_draw_upscale NULL, dn_draw_font_file NULL). */
 #ifndef DN_DRAW_H
 #define DN_DRAW_H
 
-#include <cairo.h>
 #include <jansson.h>
 #include <stddef.h>
 
 /* ---------------------------------------------------------------- a picture */
 
+/* cairo's own types (cairo_surface_t, cairo_t), named without cairo.h */
+struct _cairo_surface;
+struct _cairo;
+
 typedef struct dn_pic {
-    cairo_surface_t *s;    /* RGB24 image surface, white */
-    cairo_t *cr;           /* with the font options above */
+    struct _cairo_surface *s;    /* RGB24 image surface, white */
+    struct _cairo *cr;           /* with the font options above */
     int w, h;
 } dn_pic;
 
@@ -41,20 +50,6 @@ char *dn_base64(const unsigned char *p, size_t n);
 
 /* The font file used for regular (bold = 0) or bold text, or NULL (fontconfig's). */
 const char *dn_draw_font_file(int bold);
-
-/* ---------------------------------------------------------------- text */
-
-typedef enum dn_align { DN_LEFT, DN_CENTER, DN_RIGHT } dn_align;
-
-/* Width of s in pixels at size px. */
-double dn_draw_text_width(cairo_t *cr, const char *s, double size, int bold);
-/* Draws s with its baseline at y, x being its left end, middle or right end. */
-void dn_draw_text(cairo_t *cr, const char *s, double x, double y, double size, int bold,
-                  dn_align a, unsigned rgb);
-/* Draws s within max_w: at size, else smaller down to min_size, else cut with "…".
- * Returns the size used. */
-double dn_draw_text_fit(cairo_t *cr, const char *s, double x, double y, double size,
-                        double min_size, double max_w, int bold, dn_align a, unsigned rgb);
 
 /* ---------------------------------------------------------------- image grids */
 

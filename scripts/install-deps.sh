@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 apt_pkgs=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-  libzmq3-dev libjansson-dev libssl-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev
+  libzmq3-dev libjansson-dev libsodium-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev
   libcairo2-dev libfreetype-dev libhdf5-dev libxxhash-dev fonts-dejavu-core
   python3-jupyter-client python3-nbclient python3-nbconvert python3-ipykernel
   python3-jupyter-kernel-test jupyter-notebook python3-pytest

@@ -4,6 +4,7 @@
  * kernel in each backward), so nothing needs refreshing after a load. */
 #include "model_weights.h"
 #include "isolate.h"
+#include "weights_api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,10 @@ static int load_in_child(void *ctx, char *err, size_t errlen)
 int dn_model_load_weights_isolated(dn_model *m, const char *path, int by_name, char *err,
                                    size_t errlen)
 {
+    /* the child reads through the HDF5 module: opened here, it needs no dlopen of its own
+     * (the loader's lock may have been held by another thread at the fork) */
+    if (!dn_weights_module(err, errlen))
+        return -1;
     int n;
     dn_wlayer *w = arrays_to_load(m, path, &n, err, errlen);
     if (!w)
@@ -161,6 +166,8 @@ static int check_in_child(void *ctx, char *err, size_t errlen)
 
 int dn_weights_check_isolated(const char *path, char *err, size_t errlen)
 {
+    if (!dn_weights_module(err, errlen))  /* before the fork, as above */
+        return -1;
     char what[600];
     snprintf(what, sizeof what, "reading '%s'", path);
     return dn_isolated(check_in_child, (void *)path, read_limit(path), what, err, errlen);

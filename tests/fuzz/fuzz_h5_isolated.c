@@ -10,6 +10,7 @@
 #include "fuzz.h"
 #include "io/isolate.h"
 #include "io/weights.h"
+#include "io/weights_api.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -104,6 +105,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc; (void)argv;
     snprintf(report_base, sizeof report_base, "%s/child", fz_scratch());
     pthread_atfork(NULL, NULL, in_child);
+    /* the HDF5 module opened in the parent, as the kernel does before it forks */
+    char err[2048];
+    if (!dn_weights_module(err, sizeof err))
+        fz_fail("%s", err);
     return 0;
 }
 

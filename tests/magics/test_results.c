@@ -20,6 +20,7 @@
 #include "magics.h"
 #include "data/image.h"
 
+#include <cairo.h>
 #include <dirent.h>
 #include <math.h>
 #include <png.h>
