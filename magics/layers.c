@@ -273,12 +273,19 @@ static int only(const bound *b, const char *name, const char *const *ok, const c
 static int shape_of(const bound *b, const char *name, const dn_value *v, dn_layer_call *out,
                     char *err, size_t errlen)
 {
-    if (v->kind == DN_VAL_INT) v = NULL;   /* input_dim=N, below */
     const dn_value *items[3];
     int n = 0;
-    if (!v) {
+    if (v->kind == DN_VAL_INT && strcmp(name, "input_dim") != 0) {
+        /* (3) is Python's 3, as in Keras, where input_shape=(3) fails too */
+        snprintf(err, errlen, "%s(): %s=%lld is a number, not a shape: the shape of one example "
+                 "with one axis is written (%lld,), with a comma", b->callee, name,
+                 (long long)v->integer, (long long)v->integer);
+        return -1;
+    }
+    if (v->kind == DN_VAL_INT) {  /* input_dim=N */
         n = 1;
-        items[0] = arg(b, "input_dim");
+        items[0] = v;
+        v = NULL;
     } else if ((v->kind == DN_VAL_TUPLE || v->kind == DN_VAL_LIST) && v->n >= 1 && v->n <= 3) {
         n = (int)v->n;
         for (int i = 0; i < n; i++) items[i] = v->items[i];

@@ -390,6 +390,9 @@ R = [
     ("%%model e\nDense(1, input_shape=(2,), activation='rleu')", "ValueError", ["rleu", "relu"]),
     ("%%model e\nDense(2, input_shape=(2,))\nActivation('foo')", "ValueError", ["foo", "relu"]),
     ("%%model e\nDense(1)", "ValueError", ["input_shape"]),
+    # (3) is the number 3: this once dereferenced NULL and killed the kernel (the cell fuzzer found it)
+    ("%%model e\nDense(1, input_shape=(3))", "ValueError", ["input_shape=3 is a number", "(3,)"]),
+    ("%%model e\nInput((5))\nDense(2)", "ValueError", ["shape=5 is a number", "(5,)"]),
     ("%%model e\nConv2D(2, (3, 3), input_shape=(5,))", "ValueError", ["Conv2D", ("(None, 5)", "(5,)")]),
     ("%%model e\nDense(2, input_shape=(4,))\nConv2D(2, (3, 3))", "ValueError", ["Conv2D", "(None, 2)"]),
     ("%%model e\nConv2D(2, (5, 5), input_shape=(3, 3, 1))", "ValueError", ["(5, 5)", ("(None, 3, 3, 1)", "(3, 3, 1)")]),
