@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,18 +43,28 @@ static void add(char *buf, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-/* 1 when the running program's file is under the build tree */
+/* 1 when the file that holds this code (the program, or a library such as the tests'
+ * runtime shim loaded into Python) is under the build tree */
 static int in_build_tree(void)
 {
     if (!*DN_BUILD_ROOT)
         return 0;
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0)
-        return 1;  /* cannot tell: the build tree is tried, its head still checked */
-    exe[k] = 0;
+    char file[PATH_MAX] = "";
+    Dl_info info;
+    struct link_map *map = NULL;
+    if (dladdr1((void *)in_build_tree, &info, (void **)&map, RTLD_DL_LINKMAP) && map &&
+        map->l_name && map->l_name[0]) {
+        if (!realpath(map->l_name, file))
+            return 1;  /* cannot tell: the build tree is tried, its head still checked */
+    } else {
+        /* the program itself: its own name as the kernel saw it, whatever the cwd is now */
+        ssize_t k = readlink("/proc/self/exe", file, sizeof file - 1);
+        if (k <= 0)
+            return 1;
+        file[k] = 0;
+    }
     size_t r = strlen(DN_BUILD_ROOT);
-    return !strncmp(exe, DN_BUILD_ROOT, r) && exe[r] == '/';
+    return !strncmp(file, DN_BUILD_ROOT, r) && file[r] == '/';
 }
 
 /* the table at path, or NULL with why appended to tried */

@@ -10,7 +10,8 @@
  *
  * A module is looked for
  *   - in $DEEPNB_MODULE_DIR, when that is set (there only);
- *   - in the build tree (DN_BUILD_ROOT/<subdir>), when the running program is in it;
+ *   - in the build tree (DN_BUILD_ROOT/<subdir>), when the program or library holding
+ *     this code is in it;
  *   - in DN_MODULE_DIR, where `meson install` puts modules (<prefix>/<libdir>/deepnb).
  * Its table starts with a dn_module_head, checked against the caller's before any
  * function in it is called: a module of another version of deepnb is refused. */

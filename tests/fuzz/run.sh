@@ -84,6 +84,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 targets=()
 for h in "${harnesses[@]}"; do targets+=("tests/fuzz/fuzz_$h"); done
+targets+=(runtime/deepnb-hdf5.so)   # the module h5_isolated reads through (core/module.h)
 ninja -C "$build" "${targets[@]}" >>"$out/build.log" 2>&1 ||
   { tail -40 "$out/build.log"; fail_all "the fuzz build failed"; }
 
