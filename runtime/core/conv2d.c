@@ -3,8 +3,8 @@
  * of different runs never overlap) that the team's threads take one at a time; each run
  * is walked in chunks of output pixels small enough to stay in cache: im2col, one sgemm,
  * then bias and activation on the chunk just computed. 3x3 stride-1 convolutions with
- * enough channels go by Winograd's F(2x2, 3x3) instead (winograd.c): forward, input
- * gradient and kernel gradient.
+ * enough channels go by Winograd's F(2x2, 3x3) or F(4x4, 3x3) instead (winograd.c):
+ * forward, input gradient and kernel gradient.
  * 1x1 stride-1 convolutions use the input as the patch matrix directly. The input
  * gradient of a stride-1 convolution is itself a convolution (of the output gradient with
  * the flipped kernel), computed the same way; other strides scatter a patch-matrix
@@ -84,16 +84,16 @@ static long cols_floats(const conv_layer *c, int n)
     long cols = min_l(chunk_rows(c), rows) * conv_K(c);
     long tcols = min_l(dx_chunk_rows(c), in_rows) * dx_K(c);
     if (c->wino)
-        cols = max_l(cols, dn_winograd_workspace(&c->g, c->filters));
+        cols = max_l(cols, dn_winograd_workspace(&c->g, c->filters, c->wm));
     if (c->wino_dx)
-        tcols = max_l(tcols, dn_winograd_workspace(&c->gt, c->g.C));
+        tcols = max_l(tcols, dn_winograd_workspace(&c->gt, c->g.C, c->wm_dx));
     return max_l(cols, tcols);
 }
 
-/* a thread's partial kernel gradient: HWIO, or Winograd's 16 x C x F */
+/* a thread's partial kernel gradient: HWIO, or Winograd's elems x C x F */
 static long wgrad_floats(const conv_layer *c)
 {
-    return (c->wino ? 16L * c->g.C : conv_K(c)) * c->filters;
+    return (c->wino ? (long)dn_winograd_elems(c->wm) * c->g.C : conv_K(c)) * c->filters;
 }
 
 /* per-thread workspace: patch matrix and its gradient */
@@ -161,6 +161,8 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
     c->wino = dn_winograd_fits(g) && g->C >= WINO_MIN_CHANNELS &&
               c->filters >= WINO_MIN_CHANNELS;
     c->wino_dx = c->wino && dn_winograd_fits(&c->gt);
+    c->wm = dn_winograd_tile(g, c->filters);
+    c->wm_dx = dn_winograd_tile(&c->gt, g->C);
     c->wflip = malloc((size_t)(conv_K(c) * c->filters) * sizeof(float));
     if (!conv_pointwise(c) && conv_K(c) < SMALL_K && g->PT == 0 && g->PL == 0 &&
         (long)(g->OH - 1) * g->SH + g->KH <= g->H && (long)(g->OW - 1) * g->SW + g->KW <= g->W) {
@@ -173,8 +175,9 @@ static int conv_build(dn_layer *l, dn_rng *rng, char *err, size_t errlen)
                     c->koff[k++] = ((long)kh * g->W + kw) * g->C + ci;
     }
     if (c->wino)
-        c->U = malloc((size_t)(32L * g->C * c->filters) * sizeof(float));
-    c->Ut = c->U ? c->U + 16L * g->C * c->filters : NULL;
+        c->U = malloc((size_t)((long)(dn_winograd_elems(c->wm) + dn_winograd_elems(c->wm_dx)) *
+                               g->C * c->filters) * sizeof(float));
+    c->Ut = c->U ? c->U + (long)dn_winograd_elems(c->wm) * g->C * c->filters : NULL;
     if (!c->wflip || (c->wino && !c->U))
         return dn_seterr(err, errlen, "%s: out of memory", l->name);
     int kshape[4] = {c->kh, c->kw, g->C, c->filters};
@@ -226,7 +229,7 @@ static void conv_forward_item(void *ctx, long item, int thread)
     float *cols = thread_scratch(j, thread);
     const float *bias = c->use_bias ? l->params[1].data : NULL;
     if (c->wino) {
-        dn_winograd3x3(j->x, &c->g, c->U, F, bias, l->act, item * j->ipi, b1, cols, l->out.data);
+        dn_winograd3x3(j->x, &c->g, c->wm, c->U, F, bias, l->act, item * j->ipi, b1, cols, l->out.data);
         return;
     }
     if (conv_in_place(c)) {
@@ -272,7 +275,7 @@ static void conv_forward(dn_layer *l, const float *x, int n, int training, dn_rn
     (void)rng;
     conv_layer *c = (conv_layer *)l;
     if (c->wino)
-        dn_winograd_kernel(l->params[0].data, c->g.C, c->filters, c->U);
+        dn_winograd_kernel(l->params[0].data, c->g.C, c->filters, c->wm, c->U);
     conv_job j = {c, x, NULL, n, item_images(c, n)};
     dn_parallel_for((n + j.ipi - 1) / j.ipi, conv_forward_item, &j);
 }
@@ -342,14 +345,14 @@ static void conv_backward_item(void *ctx, long item, int thread)
         }
     }
     if (grads && c->wino)
-        dn_winograd3x3_grad(j->x, &c->g, l->delta.data, F, b0, b1, cols, dw);
+        dn_winograd3x3_grad(j->x, &c->g, c->wm, l->delta.data, F, b0, b1, cols, dw);
     if (!transposed)
         return;
     /* dx = the output gradient (now complete for these images) convolved with the
      * flipped kernel: the same im2col + sgemm as forward, written straight into dx */
     const int C = c->g.C;
     if (c->wino_dx) {
-        dn_winograd3x3(l->delta.data, &c->gt, c->Ut, C, NULL, DN_ACT_LINEAR, b0, b1, cols, j->dx);
+        dn_winograd3x3(l->delta.data, &c->gt, c->wm_dx, c->Ut, C, NULL, DN_ACT_LINEAR, b0, b1, cols, j->dx);
         return;
     }
     const long K2 = dx_K(c), in_img = (long)c->g.H * c->g.W, step2 = dx_chunk_rows(c);
@@ -378,7 +381,7 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
                         c->wflip[(((long)(KH - 1 - kh) * KW + (KW - 1 - kw)) * F + f) * C + ci] =
                             w[(((long)kh * KW + kw) * C + ci) * F + f];
         if (c->wino_dx)
-            dn_winograd_kernel(c->wflip, F, C, c->Ut);
+            dn_winograd_kernel(c->wflip, F, C, c->wm_dx, c->Ut);
     }
     conv_job j = {c, x, dx, n, item_images(c, n)};
     const long items = n_items(c, n);
@@ -393,7 +396,7 @@ static void conv_backward(dn_layer *l, const float *x, int n, float *dx)
             part[i] += p[i];
     }
     if (c->wino)
-        dn_winograd_kernel_grad(part, c->g.C, F, l->params[0].grad);
+        dn_winograd_kernel_grad(part, c->g.C, F, c->wm, l->params[0].grad);
     else
         memcpy(l->params[0].grad, part, (size_t)(K * F) * sizeof(float));
     if (c->use_bias)

@@ -97,22 +97,27 @@ void dn_im2col_nhwc(const float *x, const dn_conv_geom *g, long p0, long p1, flo
 /* Adds the patch-matrix rows p0..p1 back into dx (the transpose of dn_im2col_nhwc). */
 void dn_col2im_nhwc(const float *cols, const dn_conv_geom *g, long p0, long p1, float *dx);
 
-/* 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) (winograd.c). */
+/* 3x3 stride-1 convolutions by Winograd's F(m x m, 3x3), m = 2 or 4 (winograd.c). */
 int dn_winograd_fits(const dn_conv_geom *g);
-/* floats of per-thread workspace dn_winograd3x3 needs for geometry g and F outputs */
-long dn_winograd_workspace(const dn_conv_geom *g, int F);
-/* U (16 * C * F floats) from an HWIO (3, 3, C, F) kernel; recompute when it changes */
-void dn_winograd_kernel(const float *w, int C, int F, float *U);
+/* the tile size m for geometry g and F outputs: the one measured faster */
+int dn_winograd_tile(const dn_conv_geom *g, int F);
+/* (m + 2)^2: the transformed kernel's and each tile's elements */
+int dn_winograd_elems(int m);
+/* floats of per-thread workspace dn_winograd3x3 needs for geometry g, F outputs, tile m */
+long dn_winograd_workspace(const dn_conv_geom *g, int F, int m);
+/* U (elems(m) * C * F floats) from an HWIO (3, 3, C, F) kernel; recompute when it changes */
+void dn_winograd_kernel(const float *w, int C, int F, int m, float *U);
 /* y = act(x conv w + bias) for images b0..b1 (NHWC, whole images at x and y), with U
- * from dn_winograd_kernel; bias may be NULL; ws holds dn_winograd_workspace floats. */
-void dn_winograd3x3(const float *x, const dn_conv_geom *g, const float *U, int F,
+ * from dn_winograd_kernel for the same m; bias may be NULL; ws holds
+ * dn_winograd_workspace floats. */
+void dn_winograd3x3(const float *x, const dn_conv_geom *g, int m, const float *U, int F,
                     const float *bias, dn_activation act, long b0, long b1, float *ws,
                     float *y);
-/* The kernel gradient in Winograd's domain: dU (16 * C * F floats) += its share from images
- * b0..b1 of input x and output gradient dy (dL/dz, NHWC). ws as for dn_winograd3x3. */
-void dn_winograd3x3_grad(const float *x, const dn_conv_geom *g, const float *dy, int F,
+/* The kernel gradient in Winograd's domain: dU (elems(m) * C * F floats) += its share from
+ * images b0..b1 of input x and output gradient dy (dL/dz, NHWC). ws as for dn_winograd3x3. */
+void dn_winograd3x3_grad(const float *x, const dn_conv_geom *g, int m, const float *dy, int F,
                          long b0, long b1, float *ws, float *dU);
-/* dw (HWIO, 9 * C * F floats) = the kernel gradient that dU stands for */
-void dn_winograd_kernel_grad(const float *dU, int C, int F, float *dw);
+/* dw (HWIO, 9 * C * F floats) = the kernel gradient that dU (for tile m) stands for */
+void dn_winograd_kernel_grad(const float *dU, int C, int F, int m, float *dw);
 
 #endif

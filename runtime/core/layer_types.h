@@ -22,6 +22,7 @@ typedef struct conv_layer {
     dn_conv_geom gt;      /* the input gradient as a convolution of the output gradient */
     float *wflip;         /* the kernel flipped, in and out swapped: (kh, kw, out, in) */
     int wino, wino_dx;    /* forward, input gradient by Winograd */
+    int wm, wm_dx;        /* their tile sizes (dn_winograd_tile) */
     float *U, *Ut;        /* the kernel and the flipped kernel, Winograd-transformed */
     long *koff;           /* patch element k's offset from its first input, when read in place */
 } conv_layer;
