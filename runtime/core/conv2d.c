@@ -229,7 +229,8 @@ static void conv_forward_item(void *ctx, long item, int thread)
     float *cols = thread_scratch(j, thread);
     const float *bias = c->use_bias ? l->params[1].data : NULL;
     if (c->wino) {
-        dn_winograd3x3(j->x, &c->g, c->wm, c->U, F, bias, l->act, item * j->ipi, b1, cols, l->out.data);
+        dn_winograd3x3(j->x, &c->g, c->wm, c->U, F, bias, l->act, item * j->ipi, b1, cols,
+                       l->out.data);
         return;
     }
     if (conv_in_place(c)) {
@@ -352,7 +353,8 @@ static void conv_backward_item(void *ctx, long item, int thread)
      * flipped kernel: the same im2col + sgemm as forward, written straight into dx */
     const int C = c->g.C;
     if (c->wino_dx) {
-        dn_winograd3x3(l->delta.data, &c->gt, c->wm_dx, c->Ut, C, NULL, DN_ACT_LINEAR, b0, b1, cols, j->dx);
+        dn_winograd3x3(l->delta.data, &c->gt, c->wm_dx, c->Ut, C, NULL, DN_ACT_LINEAR, b0, b1,
+                       cols, j->dx);
         return;
     }
     const long K2 = dx_K(c), in_img = (long)c->g.H * c->g.W, step2 = dx_chunk_rows(c);
